@@ -1,0 +1,49 @@
+# Batch Normalization, hands-on — the two commands of the README are `make lab` and `make test`.
+# Both create the virtual environment on first use (pinned versions, see requirements.txt / constraints.txt).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# JupyterLab refuses to start as root (CI machines, containers) unless told it is fine.
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+PORT ?= 8888
+JOBS ?= 1
+ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
+
+# nbgrader calls `alembic` by name, and kernels should start from the venv.
+export PATH := $(abspath $(BIN)):$(PATH)
+export TF_CPP_MIN_LOG_LEVEL := 3
+export TF_ENABLE_ONEDNN_OPTS := 0
+
+.PHONY: lab test bench install release autograde feedback grades solutions-outputs clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt helpers/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e helpers
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ALLOW_ROOT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_training.py
+
+# Re-execute the solution notebooks in place, so the outputs nbval compares against are current.
+solutions-outputs: $(STAMP)
+	for nb in solutions/*/*.ipynb; do \
+		$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
+	done
+
+# --- For instructors (see README) -------------------------------------------------------------
+release: $(STAMP)
+	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment "$$a" --force || exit 1; done
+
+clean:
+	rm -rf source_with_tests autograded feedback gradebook.db grades.csv .pytest_cache

@@ -1,0 +1,325 @@
+"""A compiled trainer: the course's `model.fit`, minus the per-epoch overhead, for one model or many seeds.
+
+`model.fit` spends nearly all of a 100-epoch run on the circles problem in Python bookkeeping between tiny
+batches. `train_fast` runs the whole training -- every epoch, every mini-batch, every validation -- as ONE
+call into a TensorFlow graph, with the same semantics as `model.fit` in this course:
+
+- a new permutation of the training set every epoch, seeded by `random_state`;
+- mini-batches of `batch_size`, the last one partial (500 samples -> 15 batches of 32 and one of 20);
+- the forward pass in training mode: BatchNormalization normalises with the batch statistics and updates its
+  moving averages, Dropout drops;
+- the gradient of the mean binary cross-entropy of the batch, applied by a copy of the model's optimizer
+  (SGD with momentum, as `compile_model` sets it);
+- training 'loss' and 'accuracy' are running means over the epoch's batches, weighted by batch size, as
+  `fit` reports them; 'val_loss' and 'val_accuracy' are the test set in inference mode at every epoch end.
+
+The same graph trains S copies of one architecture at once (one per seed): every weight is stacked on a
+leading "seed" axis of size S, so S runs cost about as many graph operations as one. `bn_course.study`
+uses that; `train_fast` is the case S = 1.
+
+Conventions: inputs X have shape (N, D), labels y shape (N,) in {0, 1}; stacked tensors have shape
+(S, ...) with the seed axis first. Supported models are the ones the course builds: a keras.Sequential of
+Dense, BatchNormalization, Activation and Dropout layers ending in one sigmoid unit, compiled (or not yet)
+with binary cross-entropy. Anything else raises an error instead of training something different.
+"""
+import numpy as np
+import tensorflow as tf
+
+import keras
+
+from bn_course.training import compile_model
+
+# The permutation and the dropout masks draw from separate streams of each run's key.
+_SHUFFLE_STREAM = 0
+_DROPOUT_STREAM = 1
+import os
+JIT = os.environ.get('BN_JIT') == '1'
+
+
+def train_fast(model, data, *, epochs=100, batch_size=32, random_state=0, validate=True):
+    """Train `model` on `data` like `bn_course.training.fit_model`, in one compiled graph call.
+
+    Inputs:
+    - model: a keras.Sequential the course builds (see the module docstring), compiled or not; if not, it
+      is compiled with `compile_model`'s defaults (SGD, learning rate 0.01, momentum 0.9).
+    - data: a `bn_course.data.Dataset`; trains on X_train, y_train and validates on X_test, y_test.
+    - epochs, batch_size: as in `model.fit`.
+    - random_state: seeds the per-epoch permutations (and dropout masks). Weight initialisation is the
+      model's own: seed it before building the model, e.g. with `set_seed`.
+    - validate: whether to evaluate the test set at every epoch end.
+
+    Returns a dict of float arrays of shape (epochs,): 'loss', 'accuracy' and, if `validate`, 'val_loss',
+    'val_accuracy' -- the keys and meaning of `model.fit`'s history. Afterwards `model` holds the trained
+    weights and BatchNormalization moving statistics. The optimizer's slots (momentum) start from zero,
+    as for a freshly compiled model; `model.optimizer` itself is left untouched.
+    """
+    result = train_stacked([model], data, epochs=epochs, batch_size=batch_size,
+                           random_states=[random_state], validate=validate)
+    return {name: curves[0] for name, curves in result.history.items()}
+
+
+class StackedResult:
+    """What `train_stacked` returns.
+
+    - history: dict metric -> float array (S, epochs), the keys of `train_fast`'s history.
+    - final_train_accuracy, final_test_accuracy: float arrays (S,), accuracy of each trained model in
+      inference mode on the whole train / test split.
+    """
+
+    def __init__(self, history, final_train_accuracy, final_test_accuracy):
+        self.history = history
+        self.final_train_accuracy = final_train_accuracy
+        self.final_test_accuracy = final_test_accuracy
+
+
+def train_stacked(models, data, *, epochs=100, batch_size=32, random_states, validate=True):
+    """Train S models of one architecture side by side in one graph; model s is shuffled by random_states[s].
+
+    Every model is trained exactly as `train_fast(models[s], data, random_state=random_states[s])` would
+    train it (the runs do not interact), and holds its trained weights afterwards. The models must have
+    the same layers and optimizer configuration (e.g. S calls of one builder). Returns a `StackedResult`.
+    """
+    if len(models) != len(random_states):
+        raise ValueError(f"got {len(models)} models but {len(random_states)} random states.")
+    for model in models:
+        if not model.compiled:
+            compile_model(model)
+    network = _StackedNetwork(models)
+    optimizer = _copy_optimizer(models[0].optimizer)
+    optimizer.build(network.trainable_variables)
+    train = _make_training_function(network, optimizer, n_train=len(data.X_train), epochs=epochs,
+                                    batch_size=batch_size, validate=validate)
+    outputs = train(
+        tf.constant(data.X_train, tf.float32), tf.constant(data.y_train, tf.float32),
+        tf.constant(data.X_test, tf.float32), tf.constant(data.y_test, tf.float32),
+        tf.constant([[int(seed), 0] for seed in random_states], tf.int64),
+    )
+    network.write_back(models)
+    history = {name: outputs[name].numpy().astype(float) for name in _history_keys(validate)}
+    return StackedResult(history, outputs["final_train_accuracy"].numpy().astype(float),
+                         outputs["final_test_accuracy"].numpy().astype(float))
+
+
+def epoch_order(n_samples, *, random_state, epoch):
+    """The order (int array (n_samples,)) in which the trainer visits the training samples in `epoch` (0-based).
+
+    Exposed so that a test can replay an epoch of `train_fast` batch by batch with `train_on_batch`.
+    """
+    key = tf.constant([[int(random_state), 0]], tf.int64)
+    return _epoch_permutations(key, tf.constant(epoch, tf.int64), n_samples)[0].numpy()
+
+
+def _history_keys(validate):
+    return ("loss", "accuracy", "val_loss", "val_accuracy") if validate else ("loss", "accuracy")
+
+
+def _epoch_permutations(keys, epoch, n_samples):
+    """One permutation of range(n_samples) per run: int32 (S, n_samples), a pure function of (key, epoch).
+
+    Each run draws from its own key, so a run's shuffling does not depend on which other runs share the graph.
+    """
+    permutations = []
+    for s in range(keys.shape[0]):
+        stream = tf.random.experimental.stateless_fold_in(keys[s], _SHUFFLE_STREAM)
+        seed = tf.random.experimental.stateless_fold_in(stream, epoch)
+        permutations.append(tf.argsort(tf.random.stateless_uniform([n_samples], seed=seed)))
+    return tf.stack(permutations)
+
+
+def _copy_optimizer(optimizer):
+    """A fresh optimizer with `optimizer`'s configuration, for the stacked weights.
+
+    Element-wise update rules (SGD, momentum, Adam, ...) act on each seed's slice as on the model alone;
+    clipping by norm would couple the seeds' slices, so it is refused.
+    """
+    config = optimizer.get_config()
+    if config.get("clipnorm") or config.get("global_clipnorm"):
+        raise ValueError("train_fast does not support optimizers that clip by norm (clipnorm, global_clipnorm).")
+    return type(optimizer).from_config(config)
+
+
+def _check_loss(model):
+    loss = model.loss
+    name = loss if isinstance(loss, str) else getattr(loss, "name", getattr(loss, "__name__", repr(loss)))
+    if name != "binary_crossentropy" or getattr(loss, "get_config", lambda: {})().get("from_logits"):
+        raise ValueError(f"train_fast trains with binary cross-entropy on probabilities; the model is compiled with {loss!r}.")
+
+
+class _StackedNetwork:
+    """The layers of S models of one Sequential architecture, with every weight stacked on a seed axis.
+
+    For each layer, `weights[i]` maps the Keras weight name ('kernel', 'bias', 'gamma', 'beta',
+    'moving_mean', 'moving_variance') to a keras.Variable of shape (S, *weight.shape).
+    """
+
+    def __init__(self, models):
+        for model in models:
+            _check_loss(model)
+        self.n_runs = len(models)
+        self.layers = _supported_layers(models[0])
+        per_model_layers = [_supported_layers(model) for model in models]
+        if any(len(layers) != len(self.layers) for layers in per_model_layers):
+            raise ValueError("all models trained together must have the same layers.")
+        self.weights = []
+        for position, layer in enumerate(self.layers):
+            stacked = {}
+            for index, weight in enumerate(layer.weights):
+                values = np.stack([np.asarray(layers[position].weights[index]) for layers in per_model_layers])
+                stacked[weight.name] = keras.Variable(values, trainable=weight.trainable, name=f"stacked_{position}_{weight.name}")
+            self.weights.append(stacked)
+        self.trainable_variables = [v for stacked in self.weights for v in stacked.values() if v.trainable]
+
+    def forward(self, x, *, training, dropout_seeds=None):
+        """Outputs (S, B, 1) of the S networks on inputs x (S, B, D).
+
+        In training mode also returns the BatchNormalization moving-statistic updates as a list of
+        (variable, new value), to apply after the step; in inference mode that list is empty.
+        dropout_seeds: int64 (S, 2), a fresh stateless seed per run for this batch (training mode only).
+        """
+        updates = []
+        for position, (layer, weights) in enumerate(zip(self.layers, self.weights)):
+            if isinstance(layer, keras.layers.Dense):
+                x = tf.matmul(x, weights["kernel"].value)
+                if layer.use_bias:
+                    x = x + weights["bias"].value[:, None, :]
+                x = layer.activation(x)
+            elif isinstance(layer, keras.layers.BatchNormalization):
+                x = _batch_norm(layer, weights, x, training=training, updates=updates)
+            elif isinstance(layer, keras.layers.Activation):
+                x = layer.activation(x)
+            elif isinstance(layer, keras.layers.Dropout):
+                if training and layer.rate > 0:
+                    x = _dropout(x, layer.rate, dropout_seeds, position)
+        return x, updates
+
+    def write_back(self, models):
+        """Copy seed s's slice of every stacked weight into models[s]."""
+        for s, model in enumerate(models):
+            for layer, stacked in zip(_supported_layers(model), self.weights):
+                for weight in layer.weights:
+                    weight.assign(stacked[weight.name].numpy()[s])
+
+
+def _supported_layers(model):
+    """The model's layers, after checking that the stacked network computes exactly what Keras would."""
+    if not isinstance(model, keras.Sequential):
+        raise TypeError(f"train_fast trains keras.Sequential models; got {type(model).__name__}.")
+    if not model.built:
+        raise ValueError("build the model first: start it with keras.Input(shape=(2,)).")
+    layers = model.layers
+    for layer in layers:
+        if not isinstance(layer, (keras.layers.Dense, keras.layers.BatchNormalization,
+                                  keras.layers.Activation, keras.layers.Dropout)):
+            raise TypeError(f"train_fast does not support {type(layer).__name__} layers.")
+        if any(getattr(layer, attribute, None) is not None for attribute in (
+                "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
+                "bias_constraint", "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint")):
+            raise ValueError(f"train_fast does not support regularizers or constraints (layer {layer.name}).")
+        if isinstance(layer, keras.layers.Dense) and (layer.lora_enabled or not layer.trainable):
+            raise ValueError(f"train_fast trains every Dense layer fully (layer {layer.name}).")
+        if isinstance(layer, keras.layers.BatchNormalization) and (layer.axis != -1 and layer.axis != 1 or layer.renorm):
+            raise ValueError(f"train_fast supports BatchNormalization over the feature axis without renorm (layer {layer.name}).")
+        if isinstance(layer, keras.layers.Dropout) and layer.noise_shape is not None:
+            raise ValueError(f"train_fast does not support Dropout with a noise_shape (layer {layer.name}).")
+    if layers[-1].output.shape[-1] != 1:
+        raise ValueError("train_fast trains binary classifiers with one sigmoid output unit.")
+    return layers
+
+
+def _batch_norm(layer, weights, x, *, training, updates):
+    """keras.layers.BatchNormalization.call, on x (S, B, F) with per-seed statistics over the batch axis."""
+    gamma = weights["gamma"].value[:, None, :] if layer.scale else None
+    beta = weights["beta"].value[:, None, :] if layer.center else None
+    moving_mean, moving_variance = weights["moving_mean"], weights["moving_variance"]
+    if training and layer.trainable:
+        mean, variance = tf.nn.moments(x, axes=[1], keepdims=True)
+        momentum = layer.momentum
+        updates.append((moving_mean, moving_mean.value * momentum + mean[:, 0, :] * (1.0 - momentum)))
+        updates.append((moving_variance, moving_variance.value * momentum + variance[:, 0, :] * (1.0 - momentum)))
+    else:
+        mean, variance = moving_mean.value[:, None, :], moving_variance.value[:, None, :]
+    return tf.nn.batch_normalization(x, mean, variance, offset=beta, scale=gamma, variance_epsilon=layer.epsilon)
+
+
+def _dropout(x, rate, dropout_seeds, position):
+    """Inverted dropout like Keras's: keep with probability 1 - rate, scale kept units by 1 / (1 - rate)."""
+    masks = []
+    for s in range(x.shape[0]):
+        seed = tf.random.experimental.stateless_fold_in(dropout_seeds[s], position)
+        masks.append(tf.random.stateless_uniform(tf.shape(x)[1:], seed=seed) >= rate)
+    return tf.where(tf.stack(masks), x / (1.0 - rate), tf.zeros_like(x))
+
+
+def _mean_loss_and_accuracy(y_true, y_pred):
+    """Per-run mean binary cross-entropy and accuracy, each (S,), for y_true (S, B) and y_pred (S, B, 1).
+
+    keras.losses.binary_crossentropy takes the logits behind a Keras sigmoid, exactly as fit's loss does.
+    Accuracy is Keras's binary accuracy: a prediction > 0.5 counts as class 1.
+    """
+    per_sample = keras.losses.binary_crossentropy(y_true[..., None], y_pred)
+    correct = tf.cast(tf.equal(tf.cast(y_pred[..., 0] > 0.5, y_true.dtype), y_true), tf.float32)
+    return tf.reduce_mean(per_sample, axis=1), tf.reduce_mean(correct, axis=1)
+
+
+def _make_training_function(network, optimizer, *, n_train, epochs, batch_size, validate):
+    """The whole training of the stacked network as one tf.function of the data and the runs' keys (S, 2)."""
+    n_full_batches, last_batch_size = divmod(n_train, batch_size)
+    steps_per_epoch = n_full_batches + (last_batch_size > 0)
+
+    def inputs_of(X, y, indices):
+        return tf.gather(X, indices), tf.gather(y, indices)
+
+    def train_step(X, y, indices, dropout_seeds):
+        x_batch, y_batch = inputs_of(X, y, indices)
+        with tf.GradientTape() as tape:
+            y_pred, updates = network.forward(x_batch, training=True, dropout_seeds=dropout_seeds)
+            loss, accuracy = _mean_loss_and_accuracy(y_batch, y_pred)
+            # Each run's weights only reach its own loss, so the sum's gradient is every run's own gradient.
+            total_loss = tf.reduce_sum(loss)
+        gradients = tape.gradient(total_loss, network.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, network.trainable_variables))
+        for variable, value in updates:
+            variable.assign(value)
+        weight = tf.cast(tf.shape(indices)[1], tf.float32)
+        return loss * weight, accuracy * weight
+
+    def evaluate(X, y):
+        x = tf.broadcast_to(X, [network.n_runs, *X.shape])
+        y_pred, _ = network.forward(x, training=False)
+        return _mean_loss_and_accuracy(tf.broadcast_to(y, [network.n_runs, *y.shape]), y_pred)
+
+    @tf.function(jit_compile=JIT)
+    def train(X_train, y_train, X_test, y_test, keys):
+        n_runs = network.n_runs
+        dropout_keys = [tf.random.experimental.stateless_fold_in(keys[s], _DROPOUT_STREAM) for s in range(n_runs)]
+        history = {name: tf.TensorArray(tf.float32, size=epochs) for name in _history_keys(validate)}
+        for epoch in tf.range(epochs, dtype=tf.int64):
+            order = _epoch_permutations(keys, epoch, n_train)
+            # Static batch shapes: the full batches as one (S, n_full_batches, batch_size) block, then the rest.
+            full_batches = tf.reshape(order[:, :n_full_batches * batch_size], [n_runs, n_full_batches, batch_size])
+            loss_sum = tf.zeros([n_runs])
+            accuracy_sum = tf.zeros([n_runs])
+            for batch in tf.range(n_full_batches, dtype=tf.int64):
+                step = epoch * steps_per_epoch + batch
+                dropout_seeds = tf.stack([tf.random.experimental.stateless_fold_in(k, step) for k in dropout_keys])
+                batch_loss, batch_accuracy = train_step(X_train, y_train, full_batches[:, batch], dropout_seeds)
+                loss_sum += batch_loss
+                accuracy_sum += batch_accuracy
+            if last_batch_size:
+                step = epoch * steps_per_epoch + n_full_batches
+                dropout_seeds = tf.stack([tf.random.experimental.stateless_fold_in(k, step) for k in dropout_keys])
+                batch_loss, batch_accuracy = train_step(X_train, y_train, order[:, n_full_batches * batch_size:], dropout_seeds)
+                loss_sum += batch_loss
+                accuracy_sum += batch_accuracy
+            history["loss"] = history["loss"].write(tf.cast(epoch, tf.int32), loss_sum / n_train)
+            history["accuracy"] = history["accuracy"].write(tf.cast(epoch, tf.int32), accuracy_sum / n_train)
+            if validate:
+                val_loss, val_accuracy = evaluate(X_test, y_test)
+                history["val_loss"] = history["val_loss"].write(tf.cast(epoch, tf.int32), val_loss)
+                history["val_accuracy"] = history["val_accuracy"].write(tf.cast(epoch, tf.int32), val_accuracy)
+        outputs = {name: tf.transpose(values.stack()) for name, values in history.items()}
+        outputs["final_train_accuracy"] = evaluate(X_train, y_train)[1]
+        outputs["final_test_accuracy"] = evaluate(X_test, y_test)[1]
+        return outputs
+
+    return train

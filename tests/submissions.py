@@ -1,0 +1,50 @@
+"""Submissions built from the source and release notebooks, for the grading tests."""
+import copy
+
+from course import ASSIGNMENTS, ROOT, notebook_path, read_notebook
+
+
+def solution_cells(assignment):
+    """{grade_id: source} of the solution cells in the source notebook of `assignment`."""
+    source = read_notebook(notebook_path(ROOT, "solutions", assignment))
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: cell.source
+        for cell in source.cells
+        if cell.metadata.get("nbgrader", {}).get("solution")
+    }
+
+
+def released(assignment, root=ROOT):
+    return read_notebook(notebook_path(root, "notebooks", assignment))
+
+
+def completed(assignment, answers=None, root=ROOT):
+    """The released notebook with every answer cell filled in with the solution, then `answers` applied.
+
+    `answers` maps grade_id -> source to put in that cell instead (e.g. a wrong answer).
+    """
+    notebook = copy.deepcopy(released(assignment, root))
+    replacements = {**solution_cells(assignment), **(answers or {})}
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in replacements:
+            cell.source = replacements[grade_id]
+    return notebook
+
+
+# One deliberately wrong answer per assignment, with the test cells it must fail (and only those).
+WRONG_ANSWERS = {
+    "02-baseline": {
+        "answers": {
+            "build_baseline_model": (
+                "def build_baseline_model():\n"
+                "    return keras.Sequential([keras.Input(shape=(2,)),\n"
+                "        keras.layers.Dense(50, activation='tanh', kernel_initializer='he_uniform'),\n"
+                "        keras.layers.Dense(1, activation='sigmoid')])"
+            )
+        },
+        "fails": {"test_build_baseline_model_public", "test_build_baseline_model_hidden"},
+    },
+}
+
+assert set(WRONG_ANSWERS) <= set(ASSIGNMENTS)
