@@ -6,17 +6,16 @@
 """
 import pytest
 
-from course import ASSIGNMENTS, copy_course, max_total, nbgrader, scores, submit, total
+from course import ASSIGNMENTS, max_total, nbgrader, scores, submit, total
 from submissions import WRONG_ANSWERS, completed, released
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(released_course):
     """Grade every assignment once for the three students; return {assignment: {student: cell scores}}."""
-    course = copy_course(tmp_path_factory.mktemp("course"))
+    course = released_course
     results = {}
     for assignment in ASSIGNMENTS:
-        nbgrader(course, "generate_assignment", assignment, "--force")
         submit(course, "complete", assignment, completed(assignment, root=course))
         submit(course, "untouched", assignment, released(assignment, root=course))
         if assignment in WRONG_ANSWERS:

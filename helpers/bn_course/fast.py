@@ -32,8 +32,6 @@ from bn_course.training import compile_model
 # The permutation and the dropout masks draw from separate streams of each run's key.
 _SHUFFLE_STREAM = 0
 _DROPOUT_STREAM = 1
-import os
-JIT = os.environ.get('BN_JIT') == '1'
 
 
 def train_fast(model, data, *, epochs=100, batch_size=32, random_state=0, validate=True):
@@ -89,11 +87,14 @@ def train_stacked(models, data, *, epochs=100, batch_size=32, random_states, val
     optimizer.build(network.trainable_variables)
     train = _make_training_function(network, optimizer, n_train=len(data.X_train), epochs=epochs,
                                     batch_size=batch_size, validate=validate)
-    outputs = train(
+    inputs = (
         tf.constant(data.X_train, tf.float32), tf.constant(data.y_train, tf.float32),
         tf.constant(data.X_test, tf.float32), tf.constant(data.y_test, tf.float32),
         tf.constant([[int(seed), 0] for seed in random_states], tf.int64),
     )
+    # Traced once and called once; calling the concrete function also keeps TensorFlow from warning about
+    # "retracing" when a study traces one new function per configuration.
+    outputs = train.get_concrete_function(*inputs)(*inputs)
     network.write_back(models)
     history = {name: outputs[name].numpy().astype(float) for name in _history_keys(validate)}
     return StackedResult(history, outputs["final_train_accuracy"].numpy().astype(float),
@@ -168,6 +169,7 @@ class _StackedNetwork:
                 stacked[weight.name] = keras.Variable(values, trainable=weight.trainable, name=f"stacked_{position}_{weight.name}")
             self.weights.append(stacked)
         self.trainable_variables = [v for stacked in self.weights for v in stacked.values() if v.trainable]
+        self.has_dropout = any(isinstance(layer, keras.layers.Dropout) and layer.rate > 0 for layer in self.layers)
 
     def forward(self, x, *, training, dropout_seeds=None):
         """Outputs (S, B, 1) of the S networks on inputs x (S, B, D).
@@ -262,15 +264,19 @@ def _mean_loss_and_accuracy(y_true, y_pred):
 
 
 def _make_training_function(network, optimizer, *, n_train, epochs, batch_size, validate):
-    """The whole training of the stacked network as one tf.function of the data and the runs' keys (S, 2)."""
+    """The whole training of the stacked network as one tf.function of the data and the runs' keys (S, 2).
+
+    The function returns a dict of float32 tensors: the history metrics, each (S, epochs), and
+    'final_train_accuracy', 'final_test_accuracy', each (S,). Loops are explicit tf.while_loops, so the
+    graph holds one copy of the training step per batch shape (full and last) whatever `epochs` is.
+    """
+    n_runs = network.n_runs
     n_full_batches, last_batch_size = divmod(n_train, batch_size)
     steps_per_epoch = n_full_batches + (last_batch_size > 0)
 
-    def inputs_of(X, y, indices):
-        return tf.gather(X, indices), tf.gather(y, indices)
-
     def train_step(X, y, indices, dropout_seeds):
-        x_batch, y_batch = inputs_of(X, y, indices)
+        """One optimizer step of every run on its batch X[indices[s]]; returns the batch-size-weighted loss and accuracy sums (S,)."""
+        x_batch, y_batch = tf.gather(X, indices), tf.gather(y, indices)
         with tf.GradientTape() as tape:
             y_pred, updates = network.forward(x_batch, training=True, dropout_seeds=dropout_seeds)
             loss, accuracy = _mean_loss_and_accuracy(y_batch, y_pred)
@@ -280,44 +286,47 @@ def _make_training_function(network, optimizer, *, n_train, epochs, batch_size, 
         optimizer.apply_gradients(zip(gradients, network.trainable_variables))
         for variable, value in updates:
             variable.assign(value)
-        weight = tf.cast(tf.shape(indices)[1], tf.float32)
-        return loss * weight, accuracy * weight
+        size = float(indices.shape[1])
+        return loss * size, accuracy * size
 
     def evaluate(X, y):
-        x = tf.broadcast_to(X, [network.n_runs, *X.shape])
-        y_pred, _ = network.forward(x, training=False)
-        return _mean_loss_and_accuracy(tf.broadcast_to(y, [network.n_runs, *y.shape]), y_pred)
+        y_pred, _ = network.forward(tf.broadcast_to(X, [n_runs, *X.shape]), training=False)
+        return _mean_loss_and_accuracy(tf.broadcast_to(y, [n_runs, *y.shape]), y_pred)
 
-    @tf.function(jit_compile=JIT)
+    @tf.function(autograph=False)
     def train(X_train, y_train, X_test, y_test, keys):
-        n_runs = network.n_runs
         dropout_keys = [tf.random.experimental.stateless_fold_in(keys[s], _DROPOUT_STREAM) for s in range(n_runs)]
-        history = {name: tf.TensorArray(tf.float32, size=epochs) for name in _history_keys(validate)}
-        for epoch in tf.range(epochs, dtype=tf.int64):
+
+        def dropout_seeds(step):
+            if not network.has_dropout:
+                return None
+            return tf.stack([tf.random.experimental.stateless_fold_in(key, step) for key in dropout_keys])
+
+        def run_epoch(epoch, history):
             order = _epoch_permutations(keys, epoch, n_train)
             # Static batch shapes: the full batches as one (S, n_full_batches, batch_size) block, then the rest.
             full_batches = tf.reshape(order[:, :n_full_batches * batch_size], [n_runs, n_full_batches, batch_size])
-            loss_sum = tf.zeros([n_runs])
-            accuracy_sum = tf.zeros([n_runs])
-            for batch in tf.range(n_full_batches, dtype=tf.int64):
-                step = epoch * steps_per_epoch + batch
-                dropout_seeds = tf.stack([tf.random.experimental.stateless_fold_in(k, step) for k in dropout_keys])
-                batch_loss, batch_accuracy = train_step(X_train, y_train, full_batches[:, batch], dropout_seeds)
-                loss_sum += batch_loss
-                accuracy_sum += batch_accuracy
+            first_step = epoch * steps_per_epoch
+
+            def run_full_batch(batch, loss_sum, accuracy_sum):
+                loss, accuracy = train_step(X_train, y_train, full_batches[:, batch], dropout_seeds(first_step + batch))
+                return batch + 1, loss_sum + loss, accuracy_sum + accuracy
+
+            zeros = tf.zeros([n_runs])
+            _, loss_sum, accuracy_sum = tf.while_loop(
+                lambda batch, *_: batch < n_full_batches, run_full_batch, (tf.constant(0, tf.int64), zeros, zeros))
             if last_batch_size:
-                step = epoch * steps_per_epoch + n_full_batches
-                dropout_seeds = tf.stack([tf.random.experimental.stateless_fold_in(k, step) for k in dropout_keys])
-                batch_loss, batch_accuracy = train_step(X_train, y_train, order[:, n_full_batches * batch_size:], dropout_seeds)
-                loss_sum += batch_loss
-                accuracy_sum += batch_accuracy
-            history["loss"] = history["loss"].write(tf.cast(epoch, tf.int32), loss_sum / n_train)
-            history["accuracy"] = history["accuracy"].write(tf.cast(epoch, tf.int32), accuracy_sum / n_train)
+                loss, accuracy = train_step(X_train, y_train, order[:, n_full_batches * batch_size:],
+                                            dropout_seeds(first_step + n_full_batches))
+                loss_sum, accuracy_sum = loss_sum + loss, accuracy_sum + accuracy
+            metrics = [loss_sum / n_train, accuracy_sum / n_train]
             if validate:
-                val_loss, val_accuracy = evaluate(X_test, y_test)
-                history["val_loss"] = history["val_loss"].write(tf.cast(epoch, tf.int32), val_loss)
-                history["val_accuracy"] = history["val_accuracy"].write(tf.cast(epoch, tf.int32), val_accuracy)
-        outputs = {name: tf.transpose(values.stack()) for name, values in history.items()}
+                metrics.extend(evaluate(X_test, y_test))
+            return epoch + 1, [values.write(tf.cast(epoch, tf.int32), metric) for values, metric in zip(history, metrics)]
+
+        history = [tf.TensorArray(tf.float32, size=epochs, element_shape=[n_runs]) for _ in _history_keys(validate)]
+        _, history = tf.while_loop(lambda epoch, _: epoch < epochs, run_epoch, (tf.constant(0, tf.int64), history))
+        outputs = {name: tf.transpose(values.stack()) for name, values in zip(_history_keys(validate), history)}
         outputs["final_train_accuracy"] = evaluate(X_train, y_train)[1]
         outputs["final_test_accuracy"] = evaluate(X_test, y_test)[1]
         return outputs
