@@ -45,6 +45,18 @@ WRONG_ANSWERS = {
         },
         "fails": {"test_build_baseline_model_public", "test_build_baseline_model_hidden"},
     },
+    "05-extensions": {
+        "answers": {
+            "build_bn_no_momentum_model": (
+                "def build_bn_no_momentum_model():\n"
+                "    return keras.Sequential([keras.Input(shape=(2,)),\n"
+                "        keras.layers.Dense(50, activation='relu', kernel_initializer='he_uniform'),\n"
+                "        keras.layers.BatchNormalization(momentum=0.01),\n"
+                "        keras.layers.Dense(1, activation='sigmoid')])"
+            )
+        },
+        "fails": {"test_build_bn_no_momentum_model_public", "test_build_bn_no_momentum_model_hidden"},
+    },
 }
 
 assert set(WRONG_ANSWERS) <= set(ASSIGNMENTS)
