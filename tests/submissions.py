@@ -59,6 +59,36 @@ WRONG_ANSWERS = {
         },
         "fails": {"test_build_baseline_model_public", "test_build_baseline_model_hidden"},
     },
+    "03-bn-after": {
+        # Inference-mode probabilities of shape (n, 1) compared with labels of shape (n,): broadcasts to (n, n).
+        "answers": {
+            "InferenceModeTrainAccuracy": (
+                "class InferenceModeTrainAccuracy(keras.callbacks.Callback):\n"
+                "    def __init__(self, X_train, y_train):\n"
+                "        super().__init__()\n"
+                "        self.X_train = X_train\n"
+                "        self.y_train = y_train\n"
+                "        self.accuracies = []\n"
+                "\n"
+                "    def on_epoch_end(self, epoch, logs=None):\n"
+                "        probabilities = np.asarray(self.model(self.X_train, training=False))\n"
+                "        self.accuracies.append(float(np.mean((probabilities > 0.5) == (self.y_train > 0.5))))\n"
+            )
+        },
+        "fails": {"test_InferenceModeTrainAccuracy_public", "test_InferenceModeTrainAccuracy_hidden"},
+    },
+    "04-bn-before": {
+        # ">= 0" counts exact zeros as active ReLU units: only the hidden test has exact zeros.
+        "answers": {
+            "switched_fraction": (
+                "def switched_fraction(inputs_a, inputs_b):\n"
+                "    on_a = np.asarray(inputs_a) >= 0\n"
+                "    on_b = np.asarray(inputs_b) >= 0\n"
+                "    return np.mean(on_a != on_b, axis=0)\n"
+            )
+        },
+        "fails": {"test_switched_fraction_hidden"},
+    },
     "05-extensions": {
         "answers": {
             "build_bn_no_momentum_model": (
