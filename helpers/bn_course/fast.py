@@ -7,15 +7,21 @@ call into a TensorFlow graph, with the same semantics as `model.fit` in this cou
 - a new permutation of the training set every epoch, seeded by `random_state`;
 - mini-batches of `batch_size`, the last one partial (500 samples -> 15 batches of 32 and one of 20);
 - the forward pass in training mode: BatchNormalization normalises with the batch statistics and updates its
-  moving averages, Dropout drops;
-- the gradient of the mean binary cross-entropy of the batch, applied by a copy of the model's optimizer
-  (SGD with momentum, as `compile_model` sets it);
+  moving averages, Dropout drops (masks drawn from `random_state`, not from the layer's own seed generator:
+  the same distribution, other draws);
+- the gradient of the mean binary cross-entropy of the batch, applied with the update rule and settings of
+  the model's optimizer (SGD with momentum, as `compile_model` sets it), its momentum starting from zero;
 - training 'loss' and 'accuracy' are running means over the epoch's batches, weighted by batch size, as
   `fit` reports them; 'val_loss' and 'val_accuracy' are the test set in inference mode at every epoch end.
 
 The same graph trains S copies of one architecture at once (one per seed): every weight is stacked on a
 leading "seed" axis of size S, so S runs cost about as many graph operations as one. `bn_course.study`
 uses that; `train_fast` is the case S = 1.
+
+Tracing and optimising the graph costs about as much as running it, so graphs are kept: a later call with
+a model of the same architecture (same layers and layer settings, same optimizer settings, same data shapes,
+epochs, batch size and number of seeds) loads the model's weights into the kept graph and runs it without
+tracing again. `clear_cache()` forgets them.
 
 Conventions: inputs X have shape (N, D), labels y shape (N,) in {0, 1}; stacked tensors have shape
 (S, ...) with the seed axis first. Supported models are the ones the course builds: a keras.Sequential of
@@ -82,23 +88,74 @@ def train_stacked(models, data, *, epochs=100, batch_size=32, random_states, val
     for model in models:
         if not model.compiled:
             compile_model(model)
-    network = _StackedNetwork(models)
-    optimizer = _copy_optimizer(models[0].optimizer)
-    optimizer.build(network.trainable_variables)
-    train = _make_training_function(network, optimizer, n_train=len(data.X_train), epochs=epochs,
-                                    batch_size=batch_size, validate=validate)
-    inputs = (
-        tf.constant(data.X_train, tf.float32), tf.constant(data.y_train, tf.float32),
-        tf.constant(data.X_test, tf.float32), tf.constant(data.y_test, tf.float32),
-        tf.constant([[int(seed), 0] for seed in random_states], tf.int64),
-    )
-    # Traced once and called once; calling the concrete function also keeps TensorFlow from warning about
-    # "retracing" when a study traces one new function per configuration.
-    outputs = train.get_concrete_function(*inputs)(*inputs)
-    network.write_back(models)
+    key = _architecture_key(models[0])
+    if any(_architecture_key(model) != key for model in models[1:]):
+        raise ValueError("all models trained together must have the same layers and optimizer settings.")
+    shapes = (data.X_train.shape, data.X_test.shape)
+    graph_key = (key, len(models), shapes, epochs, batch_size, validate)
+    graph = _GRAPHS.get(graph_key)
+    if graph is None:
+        graph = _TrainingGraph(models[0], n_runs=len(models), shapes=shapes, epochs=epochs,
+                               batch_size=batch_size, validate=validate)
+        if graph.reusable:
+            _GRAPHS[graph_key] = graph
+    outputs = graph.run(models, data, random_states)
     history = {name: outputs[name].numpy().astype(float) for name in _history_keys(validate)}
     return StackedResult(history, outputs["final_train_accuracy"].numpy().astype(float),
                          outputs["final_test_accuracy"].numpy().astype(float))
+
+
+def clear_cache():
+    """Forget the kept training graphs (they hold a few MB each)."""
+    _GRAPHS.clear()
+
+
+# Training graphs kept for reuse, by (architecture, number of runs, data shapes, epochs, batch size, validate).
+_GRAPHS = {}
+
+
+class _TrainingGraph:
+    """Stacked weights for S runs of one architecture, an optimizer for them, and the traced training function."""
+
+    def __init__(self, template, *, n_runs, shapes, epochs, batch_size, validate):
+        self.network = _StackedNetwork(template, n_runs)
+        self.optimizer = _StackedOptimizer(template.optimizer, self.network.trainable_variables)
+        # A graph with a Keras optimizer copy cannot be reset for another run, so it is not kept.
+        self.reusable = self.optimizer.resettable
+        (n_train, n_features), (n_test, _) = shapes
+        train = _make_training_function(self.network, self.optimizer.apply, n_train=n_train, n_features=n_features,
+                                        epochs=epochs, batch_size=batch_size, validate=validate)
+        specs = (tf.TensorSpec([n_train, n_features]), tf.TensorSpec([n_train]),
+                 tf.TensorSpec([n_test, n_features]), tf.TensorSpec([n_test]), tf.TensorSpec([n_runs, 2], tf.int64))
+        # Calling the concrete function, not the tf.function, also keeps TensorFlow from warning about
+        # "retracing" when a study traces one new function per configuration.
+        self.function = train.get_concrete_function(*specs)
+
+    def run(self, models, data, random_states):
+        """Train `models` (compiled, of this architecture) from their current weights; returns the graph's outputs."""
+        self.network.load(models)
+        self.optimizer.reset()
+        outputs = self.function(
+            tf.constant(data.X_train, tf.float32), tf.constant(data.y_train, tf.float32),
+            tf.constant(data.X_test, tf.float32), tf.constant(data.y_test, tf.float32),
+            tf.constant([[int(seed), 0] for seed in random_states], tf.int64),
+        )
+        self.network.write_back(models)
+        return outputs
+
+
+def _architecture_key(model):
+    """Everything about `model` that the traced graph depends on: layer types and settings, and the optimizer's."""
+    _check_loss(model)
+    layers = tuple((type(layer).__name__, _config_text({k: v for k, v in layer.get_config().items() if k != "name"}))
+                   for layer in _supported_layers(model))
+    optimizer = model.optimizer
+    optimizer_config = {k: v for k, v in optimizer.get_config().items() if k != "name"}
+    return layers, type(optimizer).__name__, _config_text(optimizer_config)
+
+
+def _config_text(config):
+    return repr(sorted(config.items()))
 
 
 def epoch_order(n_samples, *, random_state, epoch):
@@ -127,22 +184,59 @@ def _epoch_permutations(keys, epoch, n_samples):
     return tf.stack(permutations)
 
 
-def _copy_optimizer(optimizer):
-    """A fresh optimizer with `optimizer`'s configuration, for the stacked weights.
+class _StackedOptimizer:
+    """Applies one update of a model's optimizer rule to the stacked variables, given their gradients.
 
-    Element-wise update rules (SGD, momentum, Adam, ...) act on each seed's slice as on the model alone;
-    clipping by norm would couple the seeds' slices, so it is refused.
+    Keras's plain SGD is applied with TensorFlow's fused op for exactly its rule (m <- momentum * m - lr * g,
+    then w <- w + m), one op per variable where Keras's generic update builds a dozen: the graph traces and
+    runs several times faster, and its slots can be reset to train another model. Any other optimizer is a
+    fresh copy of the Keras optimizer; element-wise rules (Adam, RMSprop, ...) act on each seed's slice as on
+    the model alone. Clipping by norm would couple the seeds' slices, so it is refused. Either way the slots
+    (momentum) start from zero, as for a freshly compiled model.
     """
-    config = optimizer.get_config()
-    if config.get("clipnorm") or config.get("global_clipnorm"):
-        raise ValueError("train_fast does not support optimizers that clip by norm (clipnorm, global_clipnorm).")
-    return type(optimizer).from_config(config)
+
+    def __init__(self, optimizer, variables):
+        config = optimizer.get_config()
+        if config.get("clipnorm") or config.get("global_clipnorm"):
+            raise ValueError("train_fast does not support optimizers that clip by norm (clipnorm, global_clipnorm).")
+        self.variables = variables
+        self.resettable = _is_plain_sgd(optimizer, config)
+        self.slots = []
+        if self.resettable:
+            self.learning_rate = tf.constant(config["learning_rate"], tf.float32)
+            self.momentum = tf.constant(config["momentum"], tf.float32)
+            self.slots = [tf.Variable(tf.zeros(variable.shape), trainable=False) for variable in variables]
+        else:
+            self.keras_optimizer = type(optimizer).from_config(config)
+            self.keras_optimizer.build(variables)
+
+    def apply(self, gradients):
+        if not self.resettable:
+            self.keras_optimizer.apply_gradients(zip(gradients, self.variables))
+            return
+        for variable, slot, gradient in zip(self.variables, self.slots, gradients):
+            tf.raw_ops.ResourceApplyKerasMomentum(var=variable.value.handle, accum=slot.handle, lr=self.learning_rate,
+                                                  grad=gradient, momentum=self.momentum, use_nesterov=False)
+
+    def reset(self):
+        """Zero the slots before training new models (the Keras copy is fresh, used once)."""
+        for slot in self.slots:
+            slot.assign(tf.zeros(slot.shape))
+
+
+def _is_plain_sgd(optimizer, config):
+    """SGD with a constant learning rate, optional classical momentum and none of Keras's extras."""
+    extras = ("weight_decay", "clipvalue", "gradient_accumulation_steps", "loss_scale_factor")
+    return (type(optimizer) is keras.optimizers.SGD and isinstance(config["learning_rate"], float)
+            and not config["nesterov"] and not config.get("use_ema") and all(config.get(key) is None for key in extras))
 
 
 def _check_loss(model):
+    """Refuse a model compiled with anything but plain binary cross-entropy, the loss the trainer computes."""
     loss = model.loss
     name = loss if isinstance(loss, str) else getattr(loss, "name", getattr(loss, "__name__", repr(loss)))
-    if name != "binary_crossentropy" or getattr(loss, "get_config", lambda: {})().get("from_logits"):
+    config = loss.get_config() if hasattr(loss, "get_config") else {}
+    if name != "binary_crossentropy" or config.get("from_logits") or config.get("label_smoothing"):
         raise ValueError(f"train_fast trains with binary cross-entropy on probabilities; the model is compiled with {loss!r}.")
 
 
@@ -150,24 +244,19 @@ class _StackedNetwork:
     """The layers of S models of one Sequential architecture, with every weight stacked on a seed axis.
 
     For each layer, `weights[i]` maps the Keras weight name ('kernel', 'bias', 'gamma', 'beta',
-    'moving_mean', 'moving_variance') to a keras.Variable of shape (S, *weight.shape).
+    'moving_mean', 'moving_variance') to a keras.Variable: kernels (S, D, F); vectors (S, 1, F), so that
+    they broadcast over the batch axis of activations (S, B, F) without slicing in the graph.
     """
 
-    def __init__(self, models):
-        for model in models:
-            _check_loss(model)
-        self.n_runs = len(models)
-        self.layers = _supported_layers(models[0])
-        per_model_layers = [_supported_layers(model) for model in models]
-        if any(len(layers) != len(self.layers) for layers in per_model_layers):
-            raise ValueError("all models trained together must have the same layers.")
-        self.weights = []
-        for position, layer in enumerate(self.layers):
-            stacked = {}
-            for index, weight in enumerate(layer.weights):
-                values = np.stack([np.asarray(layers[position].weights[index]) for layers in per_model_layers])
-                stacked[weight.name] = keras.Variable(values, trainable=weight.trainable, name=f"stacked_{position}_{weight.name}")
-            self.weights.append(stacked)
+    def __init__(self, template, n_runs):
+        self.n_runs = n_runs
+        self.layers = _supported_layers(template)
+        self.weights = [
+            {weight.name: keras.Variable(np.zeros(_stacked_shape(n_runs, weight), np.float32),
+                                         trainable=weight.trainable, name=f"stacked_{position}_{weight.name}")
+             for weight in layer.weights}
+            for position, layer in enumerate(self.layers)
+        ]
         self.trainable_variables = [v for stacked in self.weights for v in stacked.values() if v.trainable]
         self.has_dropout = any(isinstance(layer, keras.layers.Dropout) and layer.rate > 0 for layer in self.layers)
 
@@ -183,7 +272,7 @@ class _StackedNetwork:
             if isinstance(layer, keras.layers.Dense):
                 x = tf.matmul(x, weights["kernel"].value)
                 if layer.use_bias:
-                    x = x + weights["bias"].value[:, None, :]
+                    x = x + weights["bias"].value
                 x = layer.activation(x)
             elif isinstance(layer, keras.layers.BatchNormalization):
                 x = _batch_norm(layer, weights, x, training=training, updates=updates)
@@ -194,12 +283,25 @@ class _StackedNetwork:
                     x = _dropout(x, layer.rate, dropout_seeds, position)
         return x, updates
 
+    def load(self, models):
+        """Stack the weights of models[0..S-1] (same architecture) into the network's variables."""
+        per_model_weights = [[{weight.name: weight for weight in layer.weights} for layer in _supported_layers(model)]
+                             for model in models]
+        for position, stacked in enumerate(self.weights):
+            for name, variable in stacked.items():
+                values = np.stack([np.asarray(weights[position][name]) for weights in per_model_weights])
+                variable.assign(values.reshape(variable.shape))
+
     def write_back(self, models):
         """Copy seed s's slice of every stacked weight into models[s]."""
         for s, model in enumerate(models):
             for layer, stacked in zip(_supported_layers(model), self.weights):
                 for weight in layer.weights:
-                    weight.assign(stacked[weight.name].numpy()[s])
+                    weight.assign(stacked[weight.name].numpy()[s].reshape(weight.shape))
+
+
+def _stacked_shape(n_runs, weight):
+    return (n_runs, *weight.shape) if len(weight.shape) > 1 else (n_runs, 1, *weight.shape)
 
 
 def _supported_layers(model):
@@ -219,7 +321,7 @@ def _supported_layers(model):
             raise ValueError(f"train_fast does not support regularizers or constraints (layer {layer.name}).")
         if isinstance(layer, keras.layers.Dense) and (layer.lora_enabled or not layer.trainable):
             raise ValueError(f"train_fast trains every Dense layer fully (layer {layer.name}).")
-        if isinstance(layer, keras.layers.BatchNormalization) and (layer.axis != -1 and layer.axis != 1 or layer.renorm):
+        if isinstance(layer, keras.layers.BatchNormalization) and (layer.axis not in (-1, 1) or layer.renorm):
             raise ValueError(f"train_fast supports BatchNormalization over the feature axis without renorm (layer {layer.name}).")
         if isinstance(layer, keras.layers.Dropout) and layer.noise_shape is not None:
             raise ValueError(f"train_fast does not support Dropout with a noise_shape (layer {layer.name}).")
@@ -230,16 +332,16 @@ def _supported_layers(model):
 
 def _batch_norm(layer, weights, x, *, training, updates):
     """keras.layers.BatchNormalization.call, on x (S, B, F) with per-seed statistics over the batch axis."""
-    gamma = weights["gamma"].value[:, None, :] if layer.scale else None
-    beta = weights["beta"].value[:, None, :] if layer.center else None
+    gamma = weights["gamma"].value if layer.scale else None
+    beta = weights["beta"].value if layer.center else None
     moving_mean, moving_variance = weights["moving_mean"], weights["moving_variance"]
     if training and layer.trainable:
         mean, variance = tf.nn.moments(x, axes=[1], keepdims=True)
         momentum = layer.momentum
-        updates.append((moving_mean, moving_mean.value * momentum + mean[:, 0, :] * (1.0 - momentum)))
-        updates.append((moving_variance, moving_variance.value * momentum + variance[:, 0, :] * (1.0 - momentum)))
+        updates.append((moving_mean, moving_mean.value * momentum + mean * (1.0 - momentum)))
+        updates.append((moving_variance, moving_variance.value * momentum + variance * (1.0 - momentum)))
     else:
-        mean, variance = moving_mean.value[:, None, :], moving_variance.value[:, None, :]
+        mean, variance = moving_mean.value, moving_variance.value
     return tf.nn.batch_normalization(x, mean, variance, offset=beta, scale=gamma, variance_epsilon=layer.epsilon)
 
 
@@ -263,16 +365,16 @@ def _mean_loss_and_accuracy(y_true, y_pred):
     return tf.reduce_mean(per_sample, axis=1), tf.reduce_mean(correct, axis=1)
 
 
-def _make_training_function(network, optimizer, *, n_train, epochs, batch_size, validate):
+def _make_training_function(network, apply_gradients, *, n_train, n_features, epochs, batch_size, validate):
     """The whole training of the stacked network as one tf.function of the data and the runs' keys (S, 2).
 
-    The function returns a dict of float32 tensors: the history metrics, each (S, epochs), and
+    The function takes X_train (N, D), y_train (N,), X_test (M, D), y_test (M,) and the runs' keys (S, 2)
+    and returns a dict of float32 tensors: the history metrics, each (S, epochs), and
     'final_train_accuracy', 'final_test_accuracy', each (S,). Loops are explicit tf.while_loops, so the
-    graph holds one copy of the training step per batch shape (full and last) whatever `epochs` is.
+    graph holds one copy of the training step whatever `epochs` and the number of batches.
     """
     n_runs = network.n_runs
-    n_full_batches, last_batch_size = divmod(n_train, batch_size)
-    steps_per_epoch = n_full_batches + (last_batch_size > 0)
+    steps_per_epoch = -(-n_train // batch_size)
 
     def train_step(X, y, indices, dropout_seeds):
         """One optimizer step of every run on its batch X[indices[s]]; returns the batch-size-weighted loss and accuracy sums (S,)."""
@@ -283,15 +385,17 @@ def _make_training_function(network, optimizer, *, n_train, epochs, batch_size, 
             # Each run's weights only reach its own loss, so the sum's gradient is every run's own gradient.
             total_loss = tf.reduce_sum(loss)
         gradients = tape.gradient(total_loss, network.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, network.trainable_variables))
+        apply_gradients(gradients)
         for variable, value in updates:
             variable.assign(value)
-        size = float(indices.shape[1])
+        size = tf.cast(tf.shape(indices)[1], tf.float32)
         return loss * size, accuracy * size
 
+    # A function of its own, so that the graph holds one copy for the validation and the final evaluations.
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec([None, n_features]), tf.TensorSpec([None])])
     def evaluate(X, y):
-        y_pred, _ = network.forward(tf.broadcast_to(X, [n_runs, *X.shape]), training=False)
-        return _mean_loss_and_accuracy(tf.broadcast_to(y, [n_runs, *y.shape]), y_pred)
+        y_pred, _ = network.forward(tf.broadcast_to(X, tf.concat([[n_runs], tf.shape(X)], 0)), training=False)
+        return _mean_loss_and_accuracy(tf.broadcast_to(y, tf.concat([[n_runs], tf.shape(y)], 0)), y_pred)
 
     @tf.function(autograph=False)
     def train(X_train, y_train, X_test, y_test, keys):
@@ -304,21 +408,17 @@ def _make_training_function(network, optimizer, *, n_train, epochs, batch_size, 
 
         def run_epoch(epoch, history):
             order = _epoch_permutations(keys, epoch, n_train)
-            # Static batch shapes: the full batches as one (S, n_full_batches, batch_size) block, then the rest.
-            full_batches = tf.reshape(order[:, :n_full_batches * batch_size], [n_runs, n_full_batches, batch_size])
-            first_step = epoch * steps_per_epoch
 
-            def run_full_batch(batch, loss_sum, accuracy_sum):
-                loss, accuracy = train_step(X_train, y_train, full_batches[:, batch], dropout_seeds(first_step + batch))
+            # One traced step for every batch: the last, partial one too (its indices are a shorter slice).
+            def run_batch(batch, loss_sum, accuracy_sum):
+                start = batch * batch_size
+                indices = order[:, start:tf.minimum(start + batch_size, n_train)]
+                loss, accuracy = train_step(X_train, y_train, indices, dropout_seeds(epoch * steps_per_epoch + batch))
                 return batch + 1, loss_sum + loss, accuracy_sum + accuracy
 
             zeros = tf.zeros([n_runs])
             _, loss_sum, accuracy_sum = tf.while_loop(
-                lambda batch, *_: batch < n_full_batches, run_full_batch, (tf.constant(0, tf.int64), zeros, zeros))
-            if last_batch_size:
-                loss, accuracy = train_step(X_train, y_train, order[:, n_full_batches * batch_size:],
-                                            dropout_seeds(first_step + n_full_batches))
-                loss_sum, accuracy_sum = loss_sum + loss, accuracy_sum + accuracy
+                lambda batch, *_: batch < steps_per_epoch, run_batch, (tf.constant(0, tf.int64), zeros, zeros))
             metrics = [loss_sum / n_train, accuracy_sum / n_train]
             if validate:
                 metrics.extend(evaluate(X_test, y_test))
