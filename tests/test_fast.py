@@ -230,3 +230,11 @@ def test_statistically_equivalent_to_fit_over_ten_seeds(data):
     assert None not in fit_epochs and None not in fast_epochs, "the seed model reaches 80 % within 100 epochs"
     assert abs(np.mean(fast_final) - np.mean(fit_final)) <= 0.015, f"final test accuracy: fit {fit_final}, fast {fast_final}"
     assert abs(np.mean(fast_epochs) - np.mean(fit_epochs)) <= 3, f"epoch to 80 %: fit {fit_epochs}, fast {fast_epochs}"
+
+
+def test_training_leaves_the_graph_optimizer_setting_as_it_was():
+    before = tf.config.optimizer.get_experimental_options()
+    set_seed(0)
+    train_fast(keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1, activation="sigmoid")]),
+               load_circles(n_samples=100, n_train=50), epochs=1)
+    assert tf.config.optimizer.get_experimental_options() == before

@@ -28,6 +28,8 @@ Conventions: inputs X have shape (N, D), labels y shape (N,) in {0, 1}; stacked 
 Dense, BatchNormalization, Activation and Dropout layers ending in one sigmoid unit, compiled (or not yet)
 with binary cross-entropy. Anything else raises an error instead of training something different.
 """
+from contextlib import contextmanager
+
 import numpy as np
 import tensorflow as tf
 
@@ -135,13 +137,30 @@ class _TrainingGraph:
         """Train `models` (compiled, of this architecture) from their current weights; returns the graph's outputs."""
         self.network.load(models)
         self.optimizer.reset()
-        outputs = self.function(
-            tf.constant(data.X_train, tf.float32), tf.constant(data.y_train, tf.float32),
-            tf.constant(data.X_test, tf.float32), tf.constant(data.y_test, tf.float32),
-            tf.constant([[int(seed), 0] for seed in random_states], tf.int64),
-        )
+        with _without_graph_optimizer():
+            outputs = self.function(
+                tf.constant(data.X_train, tf.float32), tf.constant(data.y_train, tf.float32),
+                tf.constant(data.X_test, tf.float32), tf.constant(data.y_test, tf.float32),
+                tf.constant([[int(seed), 0] for seed in random_states], tf.int64),
+            )
         self.network.write_back(models)
         return outputs
+
+
+@contextmanager
+def _without_graph_optimizer():
+    """Skip TensorFlow's graph optimizer (Grappler) for the calls inside, then restore the user's setting.
+
+    Grappler rewrites a function when it first runs: on these tiny graphs that costs ~0.1 s per new
+    architecture and the rewritten graph even runs slower (measured: 0.40 s vs 0.48 s per 100 epochs).
+    The results are identical. The setting is process-wide, hence the restore.
+    """
+    previous = tf.config.optimizer.get_experimental_options()
+    tf.config.optimizer.set_experimental_options({**previous, "disable_meta_optimizer": True})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({**previous, "disable_meta_optimizer": previous.get("disable_meta_optimizer", False)})
 
 
 def _architecture_key(model):
