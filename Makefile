@@ -45,5 +45,18 @@ solutions-outputs: $(STAMP)
 release: $(STAMP)
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment "$$a" --force || exit 1; done
 
+# Grade everything under submitted/<student>/<assignment>/ (repair, sandbox, limits; JOBS submissions at once).
+# GRADING_ARGS passes more options, e.g. GRADING_ARGS="--timeout 120 02-baseline" (python -m grading.autograde -h).
+autograde: $(STAMP)
+	$(BIN)/python -m grading.autograde --jobs $(JOBS) $(GRADING_ARGS)
+
+# HTML feedback per student under feedback/, hidden test code removed, grading notes on top.
+feedback: $(STAMP)
+	$(BIN)/python -m grading.feedback
+
+# The gradebook as grades.csv.
+grades: $(STAMP)
+	$(BIN)/python -m grading.grades --to grades.csv
+
 clean:
 	rm -rf source_with_tests autograded feedback gradebook.db grades.csv .pytest_cache

@@ -19,6 +19,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.Execute.timeout = 300
 # Grading is unattended: a kernel that dies (e.g. out of memory) is reported, not retried forever.
 c.Execute.interrupt_on_timeout = True
+# A cell stopped by the time-out (or a kernel slow to answer the interrupt) must not make nbgrader throw away
+# the whole notebook: nbclient's default raises after 4 s without output and nbgrader then scores nothing.
+c.Execute.raise_on_iopub_timeout = False
 
 # TensorFlow and Keras may still write warnings to stderr; nbgrader would score such a test cell 0.
 # Any stderr stream is dropped from graded output (errors are not streams and still count).

@@ -1,0 +1,299 @@
+"""Autograde every submission under submitted/ with real `nbgrader autograde`, one sandbox per submission.
+
+    python -m grading.autograde [--course DIR] [--jobs N] [--timeout S] [--memory-gb G] [ASSIGNMENT ...]
+
+For each submitted/<student>/<assignment>/:
+
+1. the notebook is read and repaired against the release (grading/repair.py); other files the student sent
+   are ignored (an extra `bn_course/checks.py` would otherwise replace the course's checks);
+2. it is graded by `nbgrader autograde` in a fresh temporary course that holds only the configuration, this
+   one submission, a copy of the gradebook and a copy of the helpers package: solutions/, source_with_tests/
+   and the course's gradebook are not reachable by relative path from the kernel, nor through the path of
+   `bn_course`. Each process of it (nbgrader and its kernel) may map at most --memory-gb of data memory, each cell
+   runs at most --timeout seconds, and the whole submission at most --budget seconds;
+3. what happened is written to autograded/.reports/<student>/<assignment>.json in words for the student
+   (repairs, time-outs, input(), memory, syntax errors, failed tests), for `grading.feedback`;
+4. the sandbox's gradebook is merged into the course's gradebook.db (automatic scores only: manual grades
+   already given are kept), its autograded/ folder replaces the course's, and the sandbox is deleted.
+
+Submissions are independent, so --jobs N grades N of them at once (`make autograde JOBS=N`); nbgrader's SQLite
+gradebook takes one writer, which is why each sandbox has its own and the merge happens in this process.
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+from traitlets.config.loader import PyFileConfigLoader
+
+from grading.course import (BIN, assignments, nbgrader_env, read_report, release_notebook, submissions,
+                            write_report)
+from grading.merge import merge_submission, record_missing
+from grading.repair import as_dicts, repair_notebook
+
+DEFAULT_MEMORY_GB = 6  # of data (heap) per process; a TensorFlow kernel training these models uses under 1 GB
+DEFAULT_BUDGET = 1800  # seconds for one whole submission, even if every cell hangs until its own time-out
+KEPT_FILES = ("timestamp.txt",)  # nbgrader reads the submission time from it (late penalties)
+EDITOR_FOLDERS = {".ipynb_checkpoints", "__pycache__"}  # left by Jupyter and Python, not sent on purpose
+
+
+def configured_timeout(course):
+    """The per-cell time-out of the course's nbgrader_config.py (Execute.timeout)."""
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    return int(config.Execute.timeout) if "timeout" in config.Execute else 30
+
+
+# --- 1. read and repair ---------------------------------------------------------------------------------------
+
+def read_submission(course, student, assignment):
+    """Return (repaired notebook or None, report) for one submission folder."""
+    folder = Path(course) / "submitted" / student / assignment
+    expected = f"{assignment}.ipynb"
+    received = sorted(str(path.relative_to(folder)) for path in folder.rglob("*")
+                      if path.is_file() and not set(path.relative_to(folder).parts) & EDITOR_FOLDERS)
+    extra = [name for name in received if name != expected and name not in KEPT_FILES]
+    report = {"student": student, "assignment": assignment, "repairs": [], "problems": [], "missing": False}
+    if extra:
+        report["problems"].append(f"Your submission also contained {', '.join(extra)}; only {expected} is graded, "
+                                  "so the other files were ignored.")
+    if expected not in received:
+        report["missing"] = True
+        report["problems"].insert(0, f"We did not find {expected} in your submission, so this assignment scored 0. "
+                                  f"Files we received: {', '.join(received) or 'none'}.")
+        return None, report
+    try:
+        notebook = nbformat.read(folder / expected, as_version=4)
+        release = nbformat.read(release_notebook(course, assignment), as_version=4)
+        notebook, repairs = repair_notebook(notebook, release)
+    except Exception as error:  # any unreadable file: the student must hear why, the batch goes on
+        report["missing"] = True
+        report["problems"].insert(0, f"{expected} could not be read as a notebook ({type(error).__name__}: "
+                                  f"{str(error)[:200]}), so this assignment scored 0.")
+        return None, report
+    report["repairs"] = as_dicts(repairs)
+    return notebook, report
+
+
+# --- 2. grade in a sandbox ------------------------------------------------------------------------------------
+
+def build_sandbox(course, student, assignment, notebook):
+    """A temporary course for one submission; return its top folder (the course is <top>/course)."""
+    course = Path(course)
+    top = Path(tempfile.mkdtemp(prefix="grading-"))
+    box = top / "course"
+    (box / "source" / assignment).mkdir(parents=True)
+    shutil.copy2(course / "nbgrader_config.py", box / "nbgrader_config.py")
+    for path in release_notebook(course, assignment).parent.iterdir():  # data files of the release, no notebooks
+        if path.is_file() and path.suffix != ".ipynb":
+            shutil.copy2(path, box / "source" / assignment / path.name)
+    folder = box / "submitted" / student / assignment
+    folder.mkdir(parents=True)
+    nbformat.write(notebook, folder / f"{assignment}.ipynb")
+    for name in KEPT_FILES:
+        if (course / "submitted" / student / assignment / name).exists():
+            shutil.copy2(course / "submitted" / student / assignment / name, folder / name)
+    shutil.copy2(course / "gradebook.db", top / "gradebook.db")
+    helpers = course / "helpers" / "bn_course"
+    if helpers.is_dir():
+        shutil.copytree(helpers, top / "lib" / "bn_course", ignore=shutil.ignore_patterns("__pycache__"))
+    return top
+
+
+def memory_limited(command, memory_gb):
+    """`command` run under a data-size limit (RLIMIT_DATA), inherited by the kernels nbgrader starts.
+
+    RLIMIT_DATA counts the heap and private anonymous memory (what NumPy arrays use) but not the code and the
+    address space TensorFlow reserves, so a cell asking for too much gets a MemoryError at once, long before
+    the machine runs out and the OOM killer picks a process.
+    """
+    limit = int(memory_gb * 2**30)
+    setup = ("import os, resource, sys; resource.setrlimit(resource.RLIMIT_DATA, (%d, %d)); "
+             "os.execv(sys.argv[1], sys.argv[1:])" % (limit, limit))
+    return [sys.executable, "-c", setup, *command]
+
+
+def kill_sandbox_processes(marker):
+    """Kill every process started for one sandbox (nbgrader and its kernel), found by an environment marker."""
+    needle = f"GRADING_SANDBOX={marker}".encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                os.kill(int(entry.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
+def run_autograde(top, student, assignment, *, timeout, memory_gb, budget):
+    """Run `nbgrader autograde` for the one submission of sandbox `top`; return (status, log)."""
+    box = top / "course"
+    command = [str(BIN / "nbgrader"), "autograde", assignment, f"--student={student}", "--force",
+               f"--CourseDirectory.root={box}", f"--CourseDirectory.db_url=sqlite:///{top / 'gradebook.db'}",
+               "--CourseDirectory.source_directory=source", f"--Execute.timeout={timeout}"]
+    env = nbgrader_env(PYTHONPATH=str(top / "lib"), GRADING_SANDBOX=top.name)
+    process = subprocess.Popen(memory_limited(command, memory_gb), cwd=box, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        log, _ = process.communicate(timeout=budget)
+    except subprocess.TimeoutExpired:
+        kill_sandbox_processes(top.name)
+        log, _ = process.communicate()
+        return "over budget", log
+    finally:
+        kill_sandbox_processes(top.name)  # a kernel must never outlive its grading
+    return ("ok" if process.returncode == 0 else "failed"), log
+
+
+# --- 3. what happened, in words ---------------------------------------------------------------------------------
+
+def _label(cell, index):
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    if grade_id:
+        return f"cell `{grade_id}`"
+    first_line = next((line for line in cell.source.splitlines() if line.strip()), "")[:60]
+    return f"cell {index + 1} (`{first_line}`)"
+
+
+def describe_error(output, label, *, timeout, memory_gb):
+    """One sentence on an error output, or None when the error is an ordinary one (shown in the notebook)."""
+    name, value = output.get("ename", ""), output.get("evalue", "")
+    if name == "CellTimeoutError":
+        return f"{label} timed out after {timeout} s and was stopped; the cells after it still ran."
+    if name == "StdinNotImplementedError":
+        return (f"Your notebook asked for keyboard input (input()) in {label}, which is not available during "
+                "grading; that cell stopped there. Remove input() calls before you submit.")
+    if name == "MemoryError":
+        return (f"{label} tried to use more memory than grading allows ({memory_gb} GB) and was stopped "
+                "(MemoryError).")
+    if name in ("SyntaxError", "IndentationError", "TabError"):
+        return f"{label} has a syntax error ({name}: {value}), so none of its code ran."
+    return None
+
+
+def _timed_out(cell):
+    return any(output.get("ename") == "CellTimeoutError" for output in cell.get("outputs", []))
+
+
+def problems_in(notebook, *, timeout, memory_gb):
+    """Sentences about time-outs, input(), memory, syntax errors, truncated output and failed tests."""
+    problems = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        label = _label(cell, index)
+        is_test = cell.metadata.get("nbgrader", {}).get("grade", False)
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream" and "... Output truncated ..." in output.get("text", ""):
+                problems.append(f"{label} printed too much output; only the beginning was kept.")
+            if output.output_type != "error":
+                continue
+            sentence = describe_error(output, label, timeout=timeout, memory_gb=memory_gb)
+            if output.get("ename") == "KeyboardInterrupt" and _timed_out(cell):
+                continue  # the interrupt that ended a timed-out cell: the time-out is reported once
+            if sentence:
+                problems.append(sentence)
+            elif is_test:
+                reason = (output.get("evalue") or "").strip().splitlines()
+                problems.append(f"Test {label[5:]} failed: {output.get('ename')}" + (f": {reason[0]}" if reason else ""))
+            else:
+                problems.append(f"{label} raised {output.get('ename')}: {str(output.get('evalue'))[:200]}")
+    return problems
+
+
+def grading_failure(status, log, budget):
+    if status == "over budget":
+        return f"Grading your notebook took longer than {budget} s in total and was stopped; it scored what it had."
+    causes = re.findall(r"^\s*((?:\w+\.)*\w+(?:Error|Exception)\b.*)$", log, flags=re.MULTILINE) or [log[-200:]]
+    return f"Your notebook could not be graded automatically ({causes[-1].strip()[:200]}); your instructor will look at it."
+
+
+# --- the whole submission, then the batch -----------------------------------------------------------------------
+
+def grade_submission(course, student, assignment, *, timeout, memory_gb, budget):
+    """Repair, grade in a sandbox and report one submission; return (sandbox or None, report)."""
+    notebook, report = read_submission(course, student, assignment)
+    report.update(timeout=timeout, memory_gb=memory_gb)
+    if notebook is None:
+        return None, report
+    start = time.perf_counter()
+    top = build_sandbox(course, student, assignment, notebook)
+    status, log = run_autograde(top, student, assignment, timeout=timeout, memory_gb=memory_gb, budget=budget)
+    report.update(status=status, seconds=round(time.perf_counter() - start, 1))
+    graded = top / "course" / "autograded" / student / assignment / f"{assignment}.ipynb"
+    if graded.exists():
+        report["problems"] += problems_in(nbformat.read(graded, as_version=4), timeout=timeout, memory_gb=memory_gb)
+    if status != "ok":
+        report["problems"].insert(0, grading_failure(status, log, budget))
+        report["log"] = log[-5000:]
+    return top, report
+
+
+def collect(course, student, assignment, top, report):
+    """Merge one graded sandbox into the course (gradebook, autograded/ folder, report); remove the sandbox."""
+    course = Path(course)
+    target_url = f"sqlite:///{course / 'gradebook.db'}"
+    if top is None:
+        record_missing(target_url, assignment, student)
+    else:
+        merge_submission(f"sqlite:///{top / 'gradebook.db'}", target_url, assignment, student)
+        destination = course / "autograded" / student / assignment
+        shutil.rmtree(destination, ignore_errors=True)
+        graded = top / "course" / "autograded" / student / assignment
+        if graded.exists():
+            shutil.copytree(graded, destination)
+        shutil.rmtree(top, ignore_errors=True)
+    write_report(course, student, assignment, report)
+
+
+def autograde(course, assignment_ids=None, *, jobs=1, timeout=None, memory_gb=DEFAULT_MEMORY_GB, budget=DEFAULT_BUDGET):
+    """Grade every submission of the given (default: all released) assignments; return the reports."""
+    course = Path(course).resolve()
+    timeout = timeout or configured_timeout(course)
+    work = [(student, assignment) for assignment in (assignment_ids or assignments(course))
+            for student in submissions(course, assignment)]
+
+    merging = threading.Lock()  # nbgrader's SQLite gradebook takes one writer at a time
+
+    def grade(item):
+        try:
+            top, report = grade_submission(course, *item, timeout=timeout, memory_gb=memory_gb, budget=budget)
+        except Exception as error:  # a fault of the grader itself: this submission scores 0, the batch goes on
+            top, report = None, {"student": item[0], "assignment": item[1], "repairs": [], "missing": False,
+                                 "status": "error", "problems": [grading_failure("error", repr(error), budget)]}
+        with merging:  # merged and removed at once: no later kernel can read this sandbox
+            collect(course, *item, top, report)
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(grade, work))
+    return [read_report(course, student, assignment) for student, assignment in work]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Autograde submitted/ with nbgrader, in sandboxes.")
+    parser.add_argument("assignments", nargs="*", help="assignment names (default: every released one)")
+    parser.add_argument("--course", default=".", help="the course directory (default: current directory)")
+    parser.add_argument("--jobs", type=int, default=1, help="submissions graded at the same time")
+    parser.add_argument("--timeout", type=int, help="seconds per cell (default: Execute.timeout of the config)")
+    parser.add_argument("--memory-gb", type=float, default=DEFAULT_MEMORY_GB, help="memory limit per process")
+    parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="seconds per whole submission")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    reports = autograde(args.course, args.assignments, jobs=args.jobs, timeout=args.timeout,
+                        memory_gb=args.memory_gb, budget=args.budget)
+    for report in reports:
+        status = "missing" if report["missing"] else report["status"]
+        print(f"{report['assignment']:16} {report['student']:24} {status:12} {report.get('seconds', 0):7.1f} s  "
+              f"{len(report['repairs'])} repair(s), {len(report['problems'])} problem(s)")
+    print(f"{len(reports)} submission(s) graded in {time.perf_counter() - start:.1f} s with {args.jobs} job(s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""HTML feedback for every graded submission, without the code of hidden tests.
+
+    python -m grading.feedback [--course DIR] [ASSIGNMENT ...]
+
+Runs real `nbgrader generate_feedback` with two more preprocessors:
+
+- `HideHiddenTests` replaces the code between `### BEGIN HIDDEN TESTS` and `### END HIDDEN TESTS` of every
+  test cell with a one-line note, and reduces the cell's output to which check failed and its message
+  (`ename: evalue`): a traceback would quote the hidden lines, printed output could show expected values;
+- `GradingNotes` puts the grading report of `grading.autograde` on top: what was repaired and what went
+  wrong (time-outs, input(), memory, syntax errors, failed tests).
+
+A submission without a gradable notebook gets a short HTML page with its report instead. Finally every
+feedback file is checked for lines of hidden test code; a file that contains one is deleted and reported.
+"""
+import argparse
+import html
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+from nbformat import NotebookNode
+from nbformat.v4 import new_markdown_cell
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
+
+from grading.course import PACKAGE_PARENT, assignments, nbgrader_env, read_report, run_nbgrader, submissions
+
+BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+HIDDEN_NOTE = "# (The code of the hidden tests is not shown.)"
+PREPROCESSORS = ["nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+                 "grading.feedback.HideHiddenTests", "grading.feedback.GradingNotes"]
+
+
+def without_hidden_tests(source):
+    """`source` with each hidden test region replaced by HIDDEN_NOTE."""
+    kept, hidden = [], False
+    for line in source.splitlines():
+        if BEGIN in line:
+            hidden = True
+            kept.append(HIDDEN_NOTE)
+        elif END in line:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def outcome_only(outputs):
+    """The outputs of a hidden test reduced to its verdict: failed checks keep their name and message only."""
+    errors = [output for output in outputs if output.get("output_type") == "error"]
+    if not errors:
+        return [NotebookNode(output_type="stream", name="stdout", text="The hidden tests passed.\n")]
+    return [NotebookNode(output_type="error", ename=error.ename, evalue=error.evalue,
+                         traceback=[f"{error.ename}: {error.evalue}"]) for error in errors]
+
+
+class HideHiddenTests(NbGraderPreprocessor):
+    """Remove hidden test code, tracebacks and printed output from test cells (feedback only)."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and BEGIN in cell.source:
+            cell.source = without_hidden_tests(cell.source)
+            cell.outputs = outcome_only(cell.outputs)
+        return cell, resources
+
+
+class GradingNotes(NbGraderPreprocessor):
+    """Put the grading report (repairs and problems) in a markdown cell at the top of the feedback."""
+
+    course = Unicode("", help="the course directory, where autograded/.reports/ is").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        report = read_report(self.course, resources["nbgrader"]["student"], resources["nbgrader"]["assignment"])
+        if report:
+            nb.cells.insert(0, new_markdown_cell(notes_markdown(report)))
+        return nb, resources
+
+
+def notes_markdown(report):
+    lines = ["## Notes from grading", ""]
+    repairs = [repair["message"] for repair in report["repairs"]]
+    if repairs:
+        lines += ["**What we repaired before grading:**", ""] + [f"- {message}" for message in repairs] + [""]
+    if report["problems"]:
+        lines += ["**What happened while grading:**", ""] + [f"- {problem}" for problem in report["problems"]]
+    if not repairs and not report["problems"]:
+        lines.append("Your notebook ran from top to bottom without problems.")
+    return "\n".join(lines)
+
+
+def missing_page(report, score, max_score):
+    items = "".join(f"<li>{html.escape(problem)}</li>" for problem in report["problems"])
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{report['assignment']}</title></head><body>"
+            f"<h1>{html.escape(report['assignment'])} — feedback for {html.escape(report['student'])}</h1>"
+            f"<p>Score: {score:g} / {max_score:g}</p><h2>Notes from grading</h2><ul>{items}</ul></body></html>")
+
+
+def hidden_lines(course, assignment):
+    """The lines of hidden test code (at least 12 characters) of `assignment`, from the gradebook."""
+    found = set()
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gradebook:
+        for notebook in gradebook.find_assignment(assignment).notebooks:
+            for cell in notebook.source_cells:
+                hidden = False
+                for line in (cell.source or "").splitlines():
+                    if BEGIN in line or END in line:
+                        hidden = BEGIN in line
+                    elif hidden and len(line.strip()) >= 12:
+                        found.add(line.strip())
+    return found
+
+
+def visible_text(page):
+    """The text a reader sees in an HTML page: tags removed, entities decoded, blanks collapsed."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    return re.sub(r"[ \t]+", " ", text)
+
+
+def leaks(page, secret_lines, public_text=""):
+    """The hidden lines that appear in `page`, except those also visible in the released notebook."""
+    text = visible_text(page)
+    return sorted(line for line in secret_lines
+                  if re.sub(r"[ \t]+", " ", line) in text and line not in public_text)
+
+
+def feedback(course, assignment_ids=None):
+    """Generate feedback for every submission; return {(student, assignment): path of the feedback file}."""
+    course = Path(course).resolve()
+    written = {}
+    for assignment in assignment_ids or assignments(course):
+        if not submissions(course, assignment):
+            continue
+        result = run_nbgrader(course, "generate_feedback", assignment, "--force",
+                              f"--GenerateFeedback.preprocessors={PREPROCESSORS!r}", f"--GradingNotes.course={course}",
+                              env=nbgrader_env(PYTHONPATH=str(PACKAGE_PARENT)))
+        if result.returncode != 0:
+            print(result.stdout, result.stderr, file=sys.stderr)
+        for student in submissions(course, assignment):
+            written[student, assignment] = write_missing_page(course, student, assignment)
+        for path in check_no_leaks(course, assignment, written):
+            print(f"DELETED {path}: it showed hidden test code", file=sys.stderr)
+    return written
+
+
+def write_missing_page(course, student, assignment):
+    path = Path(course) / "feedback" / student / assignment / f"{assignment}.html"
+    report = read_report(course, student, assignment)
+    if not path.exists() and report:
+        with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gradebook:
+            submission = gradebook.find_submission(assignment, student)
+            score, max_score = submission.score, submission.max_score
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(missing_page(report, score, max_score), encoding="utf-8")
+    return path
+
+
+def check_no_leaks(course, assignment, written):
+    """Delete every feedback file of `assignment` that shows hidden test code; return the deleted paths."""
+    secrets = hidden_lines(course, assignment)
+    release = nbformat.read(Path(course) / "notebooks" / assignment / f"{assignment}.ipynb", as_version=4)
+    public_text = "\n".join(cell.source for cell in release.cells)
+    deleted = []
+    for (student, name), path in written.items():
+        if name == assignment and path.exists() and leaks(path.read_text(encoding="utf-8"), secrets, public_text):
+            path.unlink()
+            deleted.append(path)
+    return deleted
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Generate HTML feedback without hidden test code.")
+    parser.add_argument("assignments", nargs="*", help="assignment names (default: every released one)")
+    parser.add_argument("--course", default=".", help="the course directory (default: current directory)")
+    args = parser.parse_args(argv)
+    for (student, assignment), path in sorted(feedback(args.course, args.assignments).items()):
+        print(f"{assignment:16} {student:24} {path if path.exists() else 'no feedback'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Unit tests of the instructor tools in grading/ that need no nbgrader run (seconds, no kernel)."""
+import copy
+import sys
+
+import nbformat
+import pytest
+
+from course import ROOT, ASSIGNMENTS, notebook_path, read_notebook
+from submissions import completed, released, solution_cells
+
+sys.path.insert(0, str(ROOT))
+from grading.repair import grading_metadata, repair_notebook  # noqa: E402
+
+ASSIGNMENT = "02-baseline"
+
+
+def grade_ids(notebook):
+    return [grading_metadata(cell)["grade_id"] for cell in notebook.cells if grading_metadata(cell)]
+
+
+def cell(notebook, grade_id):
+    (found,) = [c for c in notebook.cells if (grading_metadata(c) or {}).get("grade_id") == grade_id]
+    return found
+
+
+@pytest.fixture
+def release():
+    return released(ASSIGNMENT)
+
+
+@pytest.fixture
+def answer():
+    return completed(ASSIGNMENT)
+
+
+def kinds(repairs):
+    return sorted({repair.kind for repair in repairs})
+
+
+def test_an_intact_submission_is_left_alone(release, answer):
+    repaired, repairs = repair_notebook(answer, release)
+    assert repairs == []
+    assert [c.source for c in repaired.cells] == [c.source for c in answer.cells]
+    assert grade_ids(repaired) == grade_ids(release)
+
+
+def test_stripped_metadata_is_restored_by_id_content_and_position(release, answer):
+    stripped = copy.deepcopy(answer)
+    for c in stripped.cells:
+        c.metadata = nbformat.NotebookNode()
+    repaired, repairs = repair_notebook(stripped, release)
+    assert grade_ids(repaired) == grade_ids(release)
+    assert len(repaired.cells) == len(answer.cells)
+    assert kinds(repairs) == ["metadata"]
+    assert "Your answers were not changed" in repairs[0].message
+    for grade_id, source in solution_cells(ASSIGNMENT).items():
+        assert cell(repaired, grade_id).source == source
+
+
+def test_colab_like_notebook_without_ids_or_metadata_is_matched_by_content(release, answer):
+    colab = copy.deepcopy(answer)
+    colab.nbformat_minor = 0
+    colab.metadata = nbformat.NotebookNode(colab={"provenance": []}, kernelspec={"name": "python3", "display_name": "Python 3"})
+    for index, c in enumerate(colab.cells):
+        c.pop("id", None)
+        c.metadata = nbformat.NotebookNode(id=f"colab{index}", colab={"base_uri": "https://localhost:8080/"})
+    colab.cells.insert(3, nbformat.v4.new_code_cell("print('my own scratch cell')"))
+    repaired, _ = repair_notebook(colab, release)
+    nbformat.validate(repaired)
+    assert grade_ids(repaired) == grade_ids(release)
+    assert cell(repaired, "build_baseline_model").source == solution_cells(ASSIGNMENT)["build_baseline_model"]
+    assert "my own scratch cell" in repaired.cells[3].source and not grading_metadata(repaired.cells[3])
+
+
+def test_duplicated_grade_id_keeps_one_cell_and_says_so(release, answer):
+    duplicated = copy.deepcopy(answer)
+    index = next(i for i, c in enumerate(duplicated.cells) if grading_metadata(c) and grading_metadata(c)["grade_id"] == "predict_labels")
+    stub = copy.deepcopy(cell(release, "predict_labels"))
+    duplicated.cells.insert(index, stub)  # an empty copy above the worked answer
+    repaired, repairs = repair_notebook(duplicated, release)
+    assert grade_ids(repaired) == grade_ids(release)
+    assert cell(repaired, "predict_labels").source == solution_cells(ASSIGNMENT)["predict_labels"]
+    assert kinds(repairs) == ["duplicate"]
+    assert "appeared 2 times" in repairs[0].message
+
+
+def test_changed_cell_type_is_changed_back(release, answer):
+    retyped = copy.deepcopy(answer)
+    answer_cell = cell(retyped, "build_baseline_model")
+    answer_cell.cell_type = "markdown"
+    answer_cell.pop("outputs"), answer_cell.pop("execution_count")
+    repaired, repairs = repair_notebook(retyped, release)
+    assert cell(repaired, "build_baseline_model").cell_type == "code"
+    assert "changed from markdown to code" in repairs[0].message
+    nbformat.validate(repaired)
+
+
+def test_deleted_cells_are_put_back_in_place(release, answer):
+    deleted = copy.deepcopy(answer)
+    deleted.cells = [c for c in deleted.cells if grading_metadata(c)["grade_id"] not in {"test_predict_labels_hidden", "code-02"}]
+    repaired, repairs = repair_notebook(deleted, release)
+    assert grade_ids(repaired) == grade_ids(release)
+    messages = " ".join(r.message for r in repairs)
+    assert "The test cell `test_predict_labels_hidden` was missing" in messages
+    assert "The cell `code-02` of the assignment was missing" in messages
+
+
+def test_deleted_answer_cell_is_put_back_empty(release, answer):
+    deleted = copy.deepcopy(answer)
+    deleted.cells = [c for c in deleted.cells if grading_metadata(c)["grade_id"] != "predict_labels"]
+    repaired, repairs = repair_notebook(deleted, release)
+    assert cell(repaired, "predict_labels").source == cell(release, "predict_labels").source
+    assert "was put back empty" in repairs[0].message
+
+
+def test_edited_test_cell_is_reported(release, answer):
+    edited = copy.deepcopy(answer)
+    cell(edited, "test_build_baseline_model_public").source = "print('all good')"
+    _, repairs = repair_notebook(edited, release)
+    assert [r.kind for r in repairs] == ["edited"]
+
+
+def test_rewritten_points_and_flags_are_restored(release, answer):
+    tampered = copy.deepcopy(answer)
+    meta = grading_metadata(cell(tampered, "test_predict_labels_hidden"))
+    meta.update(points=100, grade=False, locked=False)
+    repaired, repairs = repair_notebook(tampered, release)
+    assert grading_metadata(cell(repaired, "test_predict_labels_hidden")) == grading_metadata(cell(release, "test_predict_labels_hidden"))
+    assert kinds(repairs) == ["metadata"]
+
+
+@pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if notebook_path(ROOT, "notebooks", a).exists()])
+def test_every_release_survives_stripping(assignment):
+    release = read_notebook(notebook_path(ROOT, "notebooks", assignment))
+    stripped = copy.deepcopy(completed(assignment))
+    for c in stripped.cells:
+        c.metadata = nbformat.NotebookNode()
+        c.pop("id", None)
+    repaired, _ = repair_notebook(stripped, release)
+    assert grade_ids(repaired) == grade_ids(release)
+
+
+# --- helpers ship no solution -------------------------------------------------------------------------------------
+
+def all_solution_names():
+    return {name for assignment in ASSIGNMENTS for name in solution_cells(assignment)}
+
+
+def test_the_helpers_package_ships_no_solution_or_hidden_test():
+    import bn_course
+
+    package = __import__("pathlib").Path(bn_course.__file__).parent
+    files = sorted(package.rglob("*.py"))
+    assert files
+    markers = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "source_with_tests",
+               "gradebook", "solutions/")
+    definitions = [f"def {name}(" for name in all_solution_names()]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert not [marker for marker in markers if marker in text], path
+        assert not [d for d in definitions if d in text], f"{path} defines a function that students must write"
+
+
+# --- autograde: limits and reports --------------------------------------------------------------------------------
+
+from grading.autograde import memory_limited, problems_in, read_submission  # noqa: E402
+from grading.feedback import HideHiddenTests, leaks, notes_markdown, without_hidden_tests  # noqa: E402
+
+OVERCOMMIT = "import numpy as np\nblocks = [np.empty(2**27) for _ in range(40)]\nprint('allocated 40 GiB')"
+
+
+def test_the_memory_limit_not_luck_stops_a_huge_allocation():
+    import subprocess
+
+    free = subprocess.run([sys.executable, "-c", OVERCOMMIT], capture_output=True, text=True)
+    limited = subprocess.run(memory_limited([sys.executable, "-c", OVERCOMMIT], 2), capture_output=True, text=True)
+    assert "allocated 40 GiB" in free.stdout, "without the limit the machine lets this allocation through"
+    assert "MemoryError" in limited.stderr
+
+
+def graded_cell(source, outputs, grade_id=None, grade=False):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = [nbformat.NotebookNode(o) for o in outputs]
+    if grade_id:
+        cell.metadata["nbgrader"] = {"grade_id": grade_id, "grade": grade}
+    return cell
+
+
+def error(ename, evalue=""):
+    return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": []}
+
+
+def test_problems_are_described_in_plain_words():
+    notebook = nbformat.v4.new_notebook(cells=[
+        graded_cell("while True: pass", [error("KeyboardInterrupt"), error("CellTimeoutError")]),
+        graded_cell("input()", [error("StdinNotImplementedError", "raw_input was called")]),
+        graded_cell("x = np.ones(10**12)", [error("MemoryError")]),
+        graded_cell("def f(:", [error("SyntaxError", "invalid syntax")], grade_id="f"),
+        graded_cell("check()", [error("CheckFailed", "f(x): has the wrong shape.\n  expected: (4,)")], "test_f", True),
+        graded_cell("print(0)", [{"output_type": "stream", "name": "stdout", "text": "0\n... Output truncated ..."}]),
+    ])
+    problems = problems_in(notebook, timeout=20, memory_gb=6)
+    assert problems == [
+        "cell 1 (`while True: pass`) timed out after 20 s and was stopped; the cells after it still ran.",
+        "Your notebook asked for keyboard input (input()) in cell 2 (`input()`), which is not available during "
+        "grading; that cell stopped there. Remove input() calls before you submit.",
+        "cell 3 (`x = np.ones(10**12)`) tried to use more memory than grading allows (6 GB) and was stopped "
+        "(MemoryError).",
+        "cell `f` has a syntax error (SyntaxError: invalid syntax), so none of its code ran.",
+        "Test `test_f` failed: CheckFailed: f(x): has the wrong shape.",
+        "cell 6 (`print(0)`) printed too much output; only the beginning was kept.",
+    ]
+
+
+def test_missing_notebook_and_extra_files_are_reported(tmp_path):
+    folder = tmp_path / "submitted" / "ann" / ASSIGNMENT
+    (folder / "bn_course").mkdir(parents=True)
+    (folder / "bn_course" / "checks.py").write_text("")
+    (folder / "Copy of 02-baseline.ipynb").write_text("{}")
+    notebook, report = read_submission(tmp_path, "ann", ASSIGNMENT)
+    assert notebook is None and report["missing"]
+    assert report["problems"][0].startswith("We did not find 02-baseline.ipynb in your submission")
+    assert "bn_course/checks.py" in report["problems"][1] and "were ignored" in report["problems"][1]
+
+
+def test_unreadable_notebook_is_reported(tmp_path):
+    folder = tmp_path / "submitted" / "bob" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [')
+    notebook, report = read_submission(tmp_path, "bob", ASSIGNMENT)
+    assert notebook is None and "could not be read as a notebook" in report["problems"][0]
+
+
+# --- feedback: hidden tests stay hidden ---------------------------------------------------------------------------
+
+def hidden_test_cell():
+    source = read_notebook(notebook_path(ROOT, "solutions", ASSIGNMENT))
+    return next(c for c in source.cells if "BEGIN HIDDEN TESTS" in c.source)
+
+
+def test_hidden_test_code_and_traceback_are_removed_but_the_verdict_stays():
+    cell = copy.deepcopy(hidden_test_cell())
+    cell.outputs = [nbformat.NotebookNode(output_type="stream", name="stdout", text="expected [0 1 0]\n"),
+                    nbformat.NotebookNode(output_type="error", ename="CheckFailed", evalue="f: wrong values",
+                                          traceback=["Cell In[7], line 5", "----> 5 " + cell.source.splitlines()[3]])]
+    hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+    cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
+    shown = cell.source + str(cell.outputs)
+    assert not [line for line in hidden.splitlines() if len(line.strip()) > 12 and line.strip() in shown]
+    assert "(The code of the hidden tests is not shown.)" in cell.source
+    assert [(o.ename, o.evalue, o.traceback) for o in cell.outputs] == [("CheckFailed", "f: wrong values", ["CheckFailed: f: wrong values"])]
+
+
+def test_without_hidden_tests_keeps_the_public_part():
+    assert without_hidden_tests("# intro\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\nafter()") == \
+        "# intro\n# (The code of the hidden tests is not shown.)\nafter()"
+
+
+def test_leak_check_sees_through_html_markup():
+    page = '<span class="n">secret_check</span><span class="p">(</span><span class="mi">42</span><span class="p">)</span>'
+    assert leaks(page, {"secret_check(42)"}) == ["secret_check(42)"]
+    assert leaks(page, {"secret_check(42)"}, public_text="secret_check(42)") == []
+
+
+def test_notes_say_when_nothing_went_wrong():
+    assert "without problems" in notes_markdown({"repairs": [], "problems": []})
