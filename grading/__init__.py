@@ -1,4 +1,4 @@
-"""Instructor tools around nbgrader, run as `python -m grading.<command>` (see docs/instructors.md).
+"""Instructor tools around nbgrader, run as `python -m grading.<command>` (see "For instructors" in README.md).
 
 - repair:    give a submitted notebook back the nbgrader metadata of the release (stripped by editors,
              duplicated or retyped cells, deleted cells), with a report in plain words;

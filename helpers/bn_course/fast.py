@@ -340,7 +340,8 @@ def _supported_layers(model):
             raise ValueError(f"train_fast does not support regularizers or constraints (layer {layer.name}).")
         if isinstance(layer, keras.layers.Dense) and (layer.lora_enabled or not layer.trainable):
             raise ValueError(f"train_fast trains every Dense layer fully (layer {layer.name}).")
-        if isinstance(layer, keras.layers.BatchNormalization) and (layer.axis not in (-1, 1) or layer.renorm):
+        if isinstance(layer, keras.layers.BatchNormalization) and (layer.axis not in (-1, 1) or getattr(layer, "renorm", False)):
+            # getattr: Keras before 3.14 (Colab's at the time of writing) has no renorm at all.
             raise ValueError(f"train_fast supports BatchNormalization over the feature axis without renorm (layer {layer.name}).")
         if isinstance(layer, keras.layers.Dropout) and layer.noise_shape is not None:
             raise ValueError(f"train_fast does not support Dropout with a noise_shape (layer {layer.name}).")
