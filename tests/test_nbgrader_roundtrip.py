@@ -4,25 +4,33 @@
 - the untouched student notebook scores zero;
 - a submission with one wrong answer loses exactly that exercise's points.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
-from course import ASSIGNMENTS, max_total, nbgrader, scores, submit, total
+from course import ASSIGNMENTS, copy_course, max_total, nbgrader, scores, submit, total
 from submissions import WRONG_ANSWERS, completed, released
 
 
+def grade_three_students(course, assignment):
+    """Release `assignment` in `course`, autograde the three students, return {student: cell scores}."""
+    nbgrader(course, "generate_assignment", assignment, "--force")
+    submit(course, "complete", assignment, completed(assignment, root=course))
+    submit(course, "untouched", assignment, released(assignment, root=course))
+    if assignment in WRONG_ANSWERS:
+        submit(course, "wrong", assignment, completed(assignment, WRONG_ANSWERS[assignment]["answers"], root=course))
+    nbgrader(course, "autograde", assignment, "--force")
+    return scores(course, assignment)
+
+
 @pytest.fixture(scope="module")
-def graded(released_course):
-    """Grade every assignment once for the three students; return {assignment: {student: cell scores}}."""
-    course = released_course
-    results = {}
-    for assignment in ASSIGNMENTS:
-        submit(course, "complete", assignment, completed(assignment, root=course))
-        submit(course, "untouched", assignment, released(assignment, root=course))
-        if assignment in WRONG_ANSWERS:
-            submit(course, "wrong", assignment, completed(assignment, WRONG_ANSWERS[assignment]["answers"], root=course))
-        nbgrader(course, "autograde", assignment, "--force")
-        results[assignment] = scores(course, assignment)
-    return results
+def graded(tmp_path_factory):
+    """{assignment: {student: cell scores}}; assignments are graded two at a time, each in its own course copy
+    (nbgrader's SQLite gradebook takes one writer)."""
+    courses = {assignment: copy_course(tmp_path_factory.mktemp(assignment) / "course") for assignment in ASSIGNMENTS}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = pool.map(lambda assignment: grade_three_students(courses[assignment], assignment), ASSIGNMENTS)
+        return dict(zip(ASSIGNMENTS, results))
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
