@@ -110,3 +110,10 @@ def test_check_model_checks_input_width_and_parameter_count():
 def test_describe_layer_reports_batchnorm_settings():
     facts = describe_layer(keras.layers.BatchNormalization(momentum=0.0, center=False))
     assert facts == {"type": "BatchNormalization", "center": False, "scale": True, "momentum": 0.0, "epsilon": 0.001}
+
+
+def test_a_default_relu_layer_counts_as_activation_relu():
+    spec = [{"type": "Dense", "units": 50}, {"type": "Activation", "activation": "relu"}, {"type": "Dense", "units": 1}]
+    check_model(mlp(keras.layers.Dense(50), keras.layers.ReLU()), spec)
+    with pytest.raises(CheckFailed, match="sequence of layers"):
+        check_model(mlp(keras.layers.Dense(50), keras.layers.ReLU(max_value=6.0)), spec)

@@ -238,3 +238,15 @@ def test_training_leaves_the_graph_optimizer_setting_as_it_was():
     train_fast(keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1, activation="sigmoid")]),
                load_circles(n_samples=100, n_train=50), epochs=1)
     assert tf.config.optimizer.get_experimental_options() == before
+
+
+def test_a_relu_layer_trains_like_activation_relu():
+    data = load_circles(n_samples=200, n_train=100)
+    histories = []
+    for relu in (lambda: L.Activation("relu"), lambda: L.ReLU()):
+        set_seed(5)
+        model = keras.Sequential([keras.Input(shape=(2,)), L.Dense(8), L.BatchNormalization(), relu(),
+                                  L.Dense(1, activation="sigmoid")])
+        histories.append(train_fast(model, data, epochs=3, random_state=5))
+    for name in histories[0]:
+        np.testing.assert_allclose(histories[0][name], histories[1][name], rtol=1e-6)

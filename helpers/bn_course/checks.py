@@ -97,8 +97,18 @@ def check_between(value, low, high, name, *, hint=None):
     return number
 
 
+def _is_plain_relu_layer(layer):
+    return type(layer).__name__ == "ReLU" and layer.max_value is None and not layer.negative_slope and not layer.threshold
+
+
 def describe_layer(layer):
-    """A dict of the structural facts the course checks about a Keras layer."""
+    """A dict of the structural facts the course checks about a Keras layer.
+
+    `keras.layers.ReLU()` with its default arguments computes exactly what `Activation("relu")` does, so it
+    is described as that: a learner may write either.
+    """
+    if _is_plain_relu_layer(layer):
+        return {"type": "Activation", "activation": "relu"}
     facts = {"type": type(layer).__name__}
     if hasattr(layer, "units"):
         facts["units"] = layer.units

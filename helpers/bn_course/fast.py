@@ -25,7 +25,7 @@ tracing again. `clear_cache()` forgets them.
 
 Conventions: inputs X have shape (N, D), labels y shape (N,) in {0, 1}; stacked tensors have shape
 (S, ...) with the seed axis first. Supported models are the ones the course builds: a keras.Sequential of
-Dense, BatchNormalization, Activation and Dropout layers ending in one sigmoid unit, compiled (or not yet)
+Dense, BatchNormalization, Activation, ReLU and Dropout layers ending in one sigmoid unit, compiled (or not yet)
 with binary cross-entropy. Anything else raises an error instead of training something different.
 """
 from contextlib import contextmanager
@@ -297,6 +297,8 @@ class _StackedNetwork:
                 x = _batch_norm(layer, weights, x, training=training, updates=updates)
             elif isinstance(layer, keras.layers.Activation):
                 x = layer.activation(x)
+            elif isinstance(layer, keras.layers.ReLU):
+                x = layer.call(x)  # element-wise, so the stacked (S, B, F) shape is fine
             elif isinstance(layer, keras.layers.Dropout):
                 if training and layer.rate > 0:
                     x = _dropout(x, layer.rate, dropout_seeds, position)
@@ -332,7 +334,7 @@ def _supported_layers(model):
     layers = model.layers
     for layer in layers:
         if not isinstance(layer, (keras.layers.Dense, keras.layers.BatchNormalization,
-                                  keras.layers.Activation, keras.layers.Dropout)):
+                                  keras.layers.Activation, keras.layers.ReLU, keras.layers.Dropout)):
             raise TypeError(f"train_fast does not support {type(layer).__name__} layers.")
         if any(getattr(layer, attribute, None) is not None for attribute in (
                 "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
