@@ -7,7 +7,7 @@ import keras
 import tensorflow as tf
 
 from bn_course.data import load_circles
-from bn_course.fast import clear_cache, epoch_order, train_fast, train_stacked
+from bn_course.fast import _has_layer_gradients, clear_cache, epoch_order, train_fast, train_stacked
 from bn_course.metrics import first_epoch_reaching
 from bn_course.training import compile_model, set_seed
 
@@ -52,6 +52,37 @@ def dropout_model():
     ])
 
 
+def activations_model():
+    """Every activation with a backward step of its own (tanh, sigmoid, linear), and a separate output sigmoid."""
+    return keras.Sequential([
+        keras.Input(shape=(2,)),
+        L.Dense(16, activation="tanh"),
+        L.BatchNormalization(center=False),
+        L.Dense(16, activation="sigmoid"),
+        L.Dropout(0.0),
+        L.Dense(8),
+        L.BatchNormalization(scale=False, momentum=0.5),
+        L.ReLU(),
+        L.Dense(1),
+        L.Activation("sigmoid"),
+    ])
+
+
+def tape_model():
+    """Layers without a backward step of their own (elu, leaky ReLU, a frozen BN): trained through a GradientTape."""
+    frozen = L.BatchNormalization()
+    frozen.trainable = False
+    return keras.Sequential([
+        keras.Input(shape=(2,)),
+        L.Dense(16, activation="elu"),
+        frozen,
+        L.Dense(8),
+        L.ReLU(negative_slope=0.2),
+        L.BatchNormalization(),
+        L.Dense(1, activation="sigmoid"),
+    ])
+
+
 def twin_models(build, random_state):
     """Two compiled models with identical initial weights."""
     set_seed(random_state)
@@ -61,9 +92,11 @@ def twin_models(build, random_state):
     return first, second
 
 
-@pytest.mark.parametrize("build", [seed_model, bn_everywhere_model])
-def test_one_epoch_matches_train_on_batch(data, build):
+@pytest.mark.parametrize("build, by_layer", [(seed_model, True), (bn_everywhere_model, True),
+                                             (activations_model, True), (tape_model, False)])
+def test_one_epoch_matches_train_on_batch(data, build, by_layer):
     fast_model, keras_model = twin_models(build, random_state=3)
+    assert _has_layer_gradients(fast_model.layers) == by_layer
     history = train_fast(fast_model, data, epochs=1, random_state=11, validate=False)
 
     order = epoch_order(len(data.X_train), random_state=11, epoch=0)

@@ -127,8 +127,8 @@ class _TrainingGraph:
         (n_train, n_features), (n_test, _) = shapes
         train = _make_training_function(self.network, self.optimizer.apply, n_train=n_train, n_features=n_features,
                                         epochs=epochs, batch_size=batch_size, validate=validate)
-        specs = (tf.TensorSpec([n_train, n_features]), tf.TensorSpec([n_train]),
-                 tf.TensorSpec([n_test, n_features]), tf.TensorSpec([n_test]), tf.TensorSpec([n_runs, 2], tf.int64))
+        specs = (tf.TensorSpec([n_train, n_features]), tf.TensorSpec([n_train, 1]),
+                 tf.TensorSpec([n_test, n_features]), tf.TensorSpec([n_test, 1]), tf.TensorSpec([n_runs, 2], tf.int64))
         # Calling the concrete function, not the tf.function, also keeps TensorFlow from warning about
         # "retracing" when a study traces one new function per configuration.
         self.function = train.get_concrete_function(*specs)
@@ -139,8 +139,8 @@ class _TrainingGraph:
         self.optimizer.reset()
         with _without_graph_optimizer():
             outputs = self.function(
-                tf.constant(data.X_train, tf.float32), tf.constant(data.y_train, tf.float32),
-                tf.constant(data.X_test, tf.float32), tf.constant(data.y_test, tf.float32),
+                tf.constant(data.X_train, tf.float32), tf.constant(data.y_train[:, None], tf.float32),
+                tf.constant(data.X_test, tf.float32), tf.constant(data.y_test[:, None], tf.float32),
                 tf.constant([[int(seed), 0] for seed in random_states], tf.int64),
             )
         self.network.write_back(models)
@@ -276,33 +276,60 @@ class _StackedNetwork:
              for weight in layer.weights}
             for position, layer in enumerate(self.layers)
         ]
-        self.trainable_variables = [v for stacked in self.weights for v in stacked.values() if v.trainable]
+        self.trainable_keys = [(position, name) for position, stacked in enumerate(self.weights)
+                               for name, variable in stacked.items() if variable.trainable]
+        self.trainable_variables = [self.weights[position][name] for position, name in self.trainable_keys]
+        self.first_trained = self.trainable_keys[0][0] if self.trainable_keys else len(self.layers)
         self.has_dropout = any(isinstance(layer, keras.layers.Dropout) and layer.rate > 0 for layer in self.layers)
+        self.chain_rule_by_layer = _has_layer_gradients(self.layers)
 
     def forward(self, x, *, training, dropout_seeds=None):
-        """Outputs (S, B, 1) of the S networks on inputs x (S, B, D).
+        """Outputs (S, B, 1) of the S networks on inputs x (S, B, D), and what the backward pass needs.
 
-        In training mode also returns the BatchNormalization moving-statistic updates as a list of
-        (variable, new value), to apply after the step; in inference mode that list is empty.
+        Returns (outputs, updates, backward_steps). In training mode `updates` lists the BatchNormalization
+        moving-statistic updates as (variable, new value), to apply after the step; in inference mode it is
+        empty. `backward_steps[i]` maps the gradient of layer i's output to (gradient of its input or None,
+        {weight name: gradient}); the last layer's step takes the gradient of the final sigmoid's logits.
         dropout_seeds: int64 (S, 2), a fresh stateless seed per run for this batch (training mode only).
         """
-        updates = []
+        updates, backward_steps = [], []
+        last = len(self.layers) - 1
         for position, (layer, weights) in enumerate(zip(self.layers, self.weights)):
             if isinstance(layer, keras.layers.Dense):
-                x = tf.matmul(x, weights["kernel"].value)
-                if layer.use_bias:
-                    x = x + weights["bias"].value
-                x = layer.activation(x)
+                x, backward = _dense(layer, weights, x, logits_gradient=position == last)
             elif isinstance(layer, keras.layers.BatchNormalization):
-                x = _batch_norm(layer, weights, x, training=training, updates=updates)
-            elif isinstance(layer, keras.layers.Activation):
-                x = layer.activation(x)
-            elif isinstance(layer, keras.layers.ReLU):
-                x = layer.call(x)  # element-wise, so the stacked (S, B, F) shape is fine
-            elif isinstance(layer, keras.layers.Dropout):
-                if training and layer.rate > 0:
-                    x = _dropout(x, layer.rate, dropout_seeds, position)
-        return x, updates
+                x, backward = _batch_norm(layer, weights, x, training=training, updates=updates)
+            elif isinstance(layer, (keras.layers.Activation, keras.layers.ReLU)):
+                x, backward = _activation(layer, x, logits_gradient=position == last)
+            elif training and layer.rate > 0:
+                x, backward = _dropout(x, layer.rate, dropout_seeds, position)
+            else:
+                backward = _identity_backward
+            backward_steps.append(backward)
+        return x, updates, backward_steps
+
+    def loss_and_gradients(self, x, y, batch_size, dropout_seeds):
+        """One training-mode pass of the S networks on a batch x (S, B, D), y (S, B, 1) of B = batch_size (float).
+
+        Returns the per-run mean loss and accuracy (S,), the gradients of the summed losses with respect to
+        `trainable_variables` (each run's weights only reach its own loss, so these are every run's own
+        gradients), and the moving-statistic updates.
+        """
+        if not self.chain_rule_by_layer:
+            with tf.GradientTape() as tape:
+                y_pred, updates, _ = self.forward(x, training=True, dropout_seeds=dropout_seeds)
+                loss, accuracy = _mean_loss_and_accuracy(y, y_pred)
+                total_loss = tf.reduce_sum(loss)
+            return loss, accuracy, tape.gradient(total_loss, self.trainable_variables), updates
+        y_pred, updates, backward_steps = self.forward(x, training=True, dropout_seeds=dropout_seeds)
+        loss, accuracy = _mean_loss_and_accuracy(y, y_pred)
+        # The gradient of a batch's mean binary cross-entropy with respect to the logits of its sigmoid.
+        gradient = (y_pred - y) / batch_size
+        gradients = {}
+        for position in reversed(range(self.first_trained, len(self.layers))):
+            gradient, layer_gradients = backward_steps[position](gradient, input_gradient=position > self.first_trained)
+            gradients.update({(position, name): value for name, value in layer_gradients.items()})
+        return loss, accuracy, [gradients[key] for key in self.trainable_keys], updates
 
     def load(self, models):
         """Stack the weights of models[0..S-1] (same architecture) into the network's variables."""
@@ -352,19 +379,103 @@ def _supported_layers(model):
     return layers
 
 
+def _has_layer_gradients(layers):
+    """Whether every layer's gradient can be taken from its own backward step instead of a GradientTape.
+
+    True for the course's models: Dense, Activation and ReLU layers with linear, relu, sigmoid or tanh,
+    trainable BatchNormalization, Dropout, and a sigmoid output. The tape handles everything else.
+    """
+    def activation_of(layer):
+        if isinstance(layer, keras.layers.ReLU):
+            config = layer.get_config()
+            plain = config["negative_slope"] == 0 and config["max_value"] is None and config["threshold"] == 0
+            return keras.activations.relu if plain else None
+        return getattr(layer, "activation", None)
+
+    for layer in layers:
+        if isinstance(layer, keras.layers.BatchNormalization) and not layer.trainable:
+            return False
+        if isinstance(layer, (keras.layers.Dense, keras.layers.Activation, keras.layers.ReLU)) \
+                and activation_of(layer) not in _ACTIVATION_GRADIENTS:
+            return False
+    return activation_of(layers[-1]) is keras.activations.sigmoid
+
+
+# The gradient of an activation's input from its output and the gradient of its output: TensorFlow's own ops.
+_ACTIVATION_GRADIENTS = {
+    keras.activations.linear: lambda output, d_output: d_output,
+    keras.activations.relu: lambda output, d_output: tf.raw_ops.ReluGrad(gradients=d_output, features=output),
+    keras.activations.sigmoid: lambda output, d_output: tf.raw_ops.SigmoidGrad(y=output, dy=d_output),
+    keras.activations.tanh: lambda output, d_output: tf.raw_ops.TanhGrad(y=output, dy=d_output),
+}
+
+
+def _identity_backward(d_output, *, input_gradient):
+    return d_output, {}
+
+
+def _activation_backward(activation, output, d_output, *, logits_gradient):
+    """d_output is already the gradient of the logits when this is the model's final sigmoid."""
+    return d_output if logits_gradient else _ACTIVATION_GRADIENTS[activation](output, d_output)
+
+
+def _dense(layer, weights, x, *, logits_gradient):
+    """keras.layers.Dense.call on x (S, B, D) with kernels (S, D, F), and its backward step."""
+    kernel = weights["kernel"].value
+    pre_activation = tf.matmul(x, kernel)
+    if layer.use_bias:
+        pre_activation = pre_activation + weights["bias"].value
+    output = layer.activation(pre_activation)
+
+    def backward(d_output, *, input_gradient):
+        d_pre_activation = _activation_backward(layer.activation, output, d_output, logits_gradient=logits_gradient)
+        gradients = {"kernel": tf.matmul(x, d_pre_activation, transpose_a=True)}
+        if layer.use_bias:
+            gradients["bias"] = tf.reduce_sum(d_pre_activation, axis=1, keepdims=True)
+        d_input = tf.matmul(d_pre_activation, kernel, transpose_b=True) if input_gradient else None
+        return d_input, gradients
+
+    return output, backward
+
+
+def _activation(layer, x, *, logits_gradient):
+    """An Activation or ReLU layer (element-wise, so the stacked shape is fine), and its backward step."""
+    output = layer.call(x)
+    activation = keras.activations.relu if isinstance(layer, keras.layers.ReLU) else layer.activation
+
+    def backward(d_output, *, input_gradient):
+        return _activation_backward(activation, output, d_output, logits_gradient=logits_gradient), {}
+
+    return output, backward
+
+
 def _batch_norm(layer, weights, x, *, training, updates):
-    """keras.layers.BatchNormalization.call, on x (S, B, F) with per-seed statistics over the batch axis."""
-    gamma = weights["gamma"].value if layer.scale else None
-    beta = weights["beta"].value if layer.center else None
+    """keras.layers.BatchNormalization.call on x (S, B, F), with per-seed statistics over the batch axis.
+
+    Returns the output and its backward step: TensorFlow's automatic differentiation of these very
+    operations, recorded for this layer alone, so the gradients are the ones Keras computes.
+    """
     moving_mean, moving_variance = weights["moving_mean"], weights["moving_variance"]
-    if training and layer.trainable:
-        mean, variance = tf.nn.moments(x, axes=[1], keepdims=True)
-        momentum = layer.momentum
-        updates.append((moving_mean, moving_mean.value * momentum + mean * (1.0 - momentum)))
-        updates.append((moving_variance, moving_variance.value * momentum + variance * (1.0 - momentum)))
-    else:
-        mean, variance = moving_mean.value, moving_variance.value
-    return tf.nn.batch_normalization(x, mean, variance, offset=beta, scale=gamma, variance_epsilon=layer.epsilon)
+    parameters = {name: weights[name].value for name, used in (("gamma", layer.scale), ("beta", layer.center)) if used}
+    with tf.GradientTape() as tape:
+        tape.watch([x, *parameters.values()])
+        if training and layer.trainable:
+            mean, variance = tf.nn.moments(x, axes=[1], keepdims=True)
+            momentum = layer.momentum
+            updates.append((moving_mean, moving_mean.value * momentum + mean * (1.0 - momentum)))
+            updates.append((moving_variance, moving_variance.value * momentum + variance * (1.0 - momentum)))
+        else:
+            mean, variance = moving_mean.value, moving_variance.value
+        output = tf.nn.batch_normalization(x, mean, variance, offset=parameters.get("beta"), scale=parameters.get("gamma"),
+                                           variance_epsilon=layer.epsilon)
+
+    def backward(d_output, *, input_gradient):
+        sources = ([x] if input_gradient else []) + list(parameters.values())
+        gradients = tape.gradient(output, sources, output_gradients=d_output)
+        d_input = gradients.pop(0) if input_gradient else None
+        return d_input, dict(zip(parameters, gradients))
+
+    return output, backward
 
 
 def _dropout(x, rate, dropout_seeds, position):
@@ -373,25 +484,30 @@ def _dropout(x, rate, dropout_seeds, position):
     for s in range(x.shape[0]):
         seed = tf.random.experimental.stateless_fold_in(dropout_seeds[s], position)
         masks.append(tf.random.stateless_uniform(tf.shape(x)[1:], seed=seed) >= rate)
-    return tf.where(tf.stack(masks), x / (1.0 - rate), tf.zeros_like(x))
+    keep = tf.stack(masks)
+
+    def backward(d_output, *, input_gradient):
+        return tf.where(keep, d_output / (1.0 - rate), tf.zeros_like(d_output)), {}
+
+    return tf.where(keep, x / (1.0 - rate), tf.zeros_like(x)), backward
 
 
 def _mean_loss_and_accuracy(y_true, y_pred):
-    """Per-run mean binary cross-entropy and accuracy, each (S,), for y_true (S, B) and y_pred (S, B, 1).
+    """Per-run mean binary cross-entropy and accuracy, each (S,), for y_true and y_pred (S, B, 1).
 
     keras.losses.binary_crossentropy takes the logits behind a Keras sigmoid, exactly as fit's loss does.
     Accuracy is Keras's binary accuracy: a prediction > 0.5 counts as class 1.
     """
-    per_sample = keras.losses.binary_crossentropy(y_true[..., None], y_pred)
-    correct = tf.cast(tf.equal(tf.cast(y_pred[..., 0] > 0.5, y_true.dtype), y_true), tf.float32)
-    return tf.reduce_mean(per_sample, axis=1), tf.reduce_mean(correct, axis=1)
+    per_sample = keras.losses.binary_crossentropy(y_true, y_pred)
+    correct = tf.cast(tf.equal(tf.cast(y_pred > 0.5, y_true.dtype), y_true), tf.float32)
+    return tf.reduce_mean(per_sample, axis=1), tf.reduce_mean(correct, axis=[1, 2])
 
 
 def _make_training_function(network, apply_gradients, *, n_train, n_features, epochs, batch_size, validate):
     """The whole training of the stacked network as one tf.function of the data and the runs' keys (S, 2).
 
-    The function takes X_train (N, D), y_train (N,), X_test (M, D), y_test (M,) and the runs' keys (S, 2)
-    and returns a dict of float32 tensors: the history metrics, each (S, epochs), and
+    The function takes X_train (N, D), y_train (N, 1), X_test (M, D), y_test (M, 1) and the runs' keys
+    (S, 2) and returns a dict of float32 tensors: the history metrics, each (S, epochs), and
     'final_train_accuracy', 'final_test_accuracy', each (S,). Loops are explicit tf.while_loops, so the
     graph holds one copy of the training step whatever `epochs` and the number of batches.
     """
@@ -400,28 +516,28 @@ def _make_training_function(network, apply_gradients, *, n_train, n_features, ep
 
     def train_step(X, y, indices, dropout_seeds):
         """One optimizer step of every run on its batch X[indices[s]]; returns the batch-size-weighted loss and accuracy sums (S,)."""
-        x_batch, y_batch = tf.gather(X, indices), tf.gather(y, indices)
-        with tf.GradientTape() as tape:
-            y_pred, updates = network.forward(x_batch, training=True, dropout_seeds=dropout_seeds)
-            loss, accuracy = _mean_loss_and_accuracy(y_batch, y_pred)
-            # Each run's weights only reach its own loss, so the sum's gradient is every run's own gradient.
-            total_loss = tf.reduce_sum(loss)
-        gradients = tape.gradient(total_loss, network.trainable_variables)
+        size = tf.cast(tf.shape(indices)[1], tf.float32)
+        loss, accuracy, gradients, updates = network.loss_and_gradients(
+            tf.gather(X, indices), tf.gather(y, indices), size, dropout_seeds)
         apply_gradients(gradients)
         for variable, value in updates:
             variable.assign(value)
-        size = tf.cast(tf.shape(indices)[1], tf.float32)
         return loss * size, accuracy * size
 
     # A function of its own, so that the graph holds one copy for the validation and the final evaluations.
-    @tf.function(autograph=False, input_signature=[tf.TensorSpec([None, n_features]), tf.TensorSpec([None])])
+    # X (1, M, D) is shared by the runs (matmul broadcasts it); y is (S, M, 1).
+    @tf.function(autograph=False, input_signature=[tf.TensorSpec([1, None, n_features]), tf.TensorSpec([n_runs, None, 1])])
     def evaluate(X, y):
-        y_pred, _ = network.forward(tf.broadcast_to(X, tf.concat([[n_runs], tf.shape(X)], 0)), training=False)
-        return _mean_loss_and_accuracy(tf.broadcast_to(y, tf.concat([[n_runs], tf.shape(y)], 0)), y_pred)
+        y_pred, _, _ = network.forward(X, training=False)
+        return _mean_loss_and_accuracy(y, y_pred)
+
+    def per_run(X, y):
+        return X[None], tf.broadcast_to(y[None], tf.concat([[n_runs], tf.shape(y)], 0))
 
     @tf.function(autograph=False)
     def train(X_train, y_train, X_test, y_test, keys):
         dropout_keys = [tf.random.experimental.stateless_fold_in(keys[s], _DROPOUT_STREAM) for s in range(n_runs)]
+        test_set = per_run(X_test, y_test)
 
         def dropout_seeds(step):
             if not network.has_dropout:
@@ -443,14 +559,14 @@ def _make_training_function(network, apply_gradients, *, n_train, n_features, ep
                 lambda batch, *_: batch < steps_per_epoch, run_batch, (tf.constant(0, tf.int64), zeros, zeros))
             metrics = [loss_sum / n_train, accuracy_sum / n_train]
             if validate:
-                metrics.extend(evaluate(X_test, y_test))
+                metrics.extend(evaluate(*test_set))
             return epoch + 1, [values.write(tf.cast(epoch, tf.int32), metric) for values, metric in zip(history, metrics)]
 
         history = [tf.TensorArray(tf.float32, size=epochs, element_shape=[n_runs]) for _ in _history_keys(validate)]
         _, history = tf.while_loop(lambda epoch, _: epoch < epochs, run_epoch, (tf.constant(0, tf.int64), history))
         outputs = {name: tf.transpose(values.stack()) for name, values in zip(_history_keys(validate), history)}
-        outputs["final_train_accuracy"] = evaluate(X_train, y_train)[1]
-        outputs["final_test_accuracy"] = evaluate(X_test, y_test)[1]
+        outputs["final_train_accuracy"] = evaluate(*per_run(X_train, y_train))[1]
+        outputs["final_test_accuracy"] = evaluate(*test_set)[1]
         return outputs
 
     return train
