@@ -11,6 +11,10 @@ For each submitted/<student>/<assignment>/:
    and the course's gradebook are not reachable by relative path from the kernel, nor through the path of
    `bn_course`. Each process of it (nbgrader and its kernel) may map at most --memory-gb of data memory, each cell
    runs at most --timeout seconds, and the whole submission at most --budget seconds;
+   A cell that kills the Python kernel (os._exit, a crash in compiled code) would lose the whole notebook:
+   the kernel's start-up file (grading/kernel_startup.py) records which cell runs, and if it is not a test
+   cell it is commented out and the submission graded again (at most MAX_SKIPPED_CELLS times). exit() and
+   quit() are neutralised by the same start-up file;
 3. what happened is written to autograded/.reports/<student>/<assignment>.json in words for the student
    (repairs, time-outs, input(), memory, syntax errors, failed tests), for `grading.feedback`;
 4. the sandbox's gradebook is merged into the course's gradebook.db (automatic scores only: manual grades
@@ -35,6 +39,7 @@ from pathlib import Path
 import nbformat
 from traitlets.config.loader import PyFileConfigLoader
 
+from grading import kernel_startup
 from grading.course import (BIN, assignments, nbgrader_env, read_report, release_notebook, submissions,
                             write_report)
 from grading.merge import merge_submission, record_missing
@@ -44,6 +49,7 @@ DEFAULT_MEMORY_GB = 6  # of data (heap) per process; a TensorFlow kernel trainin
 DEFAULT_BUDGET = 1800  # seconds for one whole submission, even if every cell hangs until its own time-out
 KEPT_FILES = ("timestamp.txt",)  # nbgrader reads the submission time from it (late penalties)
 EDITOR_FOLDERS = {".ipynb_checkpoints", "__pycache__"}  # left by Jupyter and Python, not sent on purpose
+MAX_SKIPPED_CELLS = 3  # cells that killed the kernel, skipped before grading gives up on a submission
 
 
 def configured_timeout(course):
@@ -102,6 +108,9 @@ def build_sandbox(course, student, assignment, notebook):
         if (course / "submitted" / student / assignment / name).exists():
             shutil.copy2(course / "submitted" / student / assignment / name, folder / name)
     shutil.copy2(course / "gradebook.db", top / "gradebook.db")
+    startup = top / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    shutil.copy2(kernel_startup.__file__, startup / "00-grading.py")
     helpers = course / "helpers" / "bn_course"
     if helpers.is_dir():
         shutil.copytree(helpers, top / "lib" / "bn_course", ignore=shutil.ignore_patterns("__pycache__"))
@@ -138,7 +147,8 @@ def run_autograde(top, student, assignment, *, timeout, memory_gb, budget):
     command = [str(BIN / "nbgrader"), "autograde", assignment, f"--student={student}", "--force",
                f"--CourseDirectory.root={box}", f"--CourseDirectory.db_url=sqlite:///{top / 'gradebook.db'}",
                "--CourseDirectory.source_directory=source", f"--Execute.timeout={timeout}"]
-    env = nbgrader_env(PYTHONPATH=str(top / "lib"), GRADING_SANDBOX=top.name)
+    env = nbgrader_env(PYTHONPATH=str(top / "lib"), GRADING_SANDBOX=top.name, IPYTHONDIR=str(top / "ipython"),
+                       GRADING_PROGRESS=str(top / "progress.txt"))
     process = subprocess.Popen(memory_limited(command, memory_gb), cwd=box, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -193,6 +203,9 @@ def problems_in(notebook, *, timeout, memory_gb):
         for output in cell.get("outputs", []):
             if output.output_type == "stream" and "... Output truncated ..." in output.get("text", ""):
                 problems.append(f"{label} printed too much output; only the beginning was kept.")
+            if output.output_type == "stream" and kernel_startup.EXIT_IGNORED in output.get("text", ""):
+                problems.append(f"{label} calls exit() or quit(), which stops the Python kernel: grading would have "
+                                "lost the rest of your notebook. It was ignored here; remove it before you submit.")
             if output.output_type != "error":
                 continue
             sentence = describe_error(output, label, timeout=timeout, memory_gb=memory_gb)
@@ -217,6 +230,59 @@ def grading_failure(status, log, budget):
 
 # --- the whole submission, then the batch -----------------------------------------------------------------------
 
+def kernel_killer(top, notebook, log):
+    """The index of the cell that was running when the kernel died, or None if the kernel did not die or the
+    cell is unknown. nbgrader runs read-only and test cells as released (test cells with their hidden tests
+    added), so those are recognised by their first line."""
+    progress = top / "progress.txt"
+    if "DeadKernelError" not in log or not progress.exists():
+        return None
+    source = progress.read_text(encoding="utf-8")
+    first_line = source.strip().splitlines()[0] if source.strip() else ""
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        if cell.source == source or (_read_only(cell) and cell.source.strip()
+                                     and cell.source.strip().splitlines()[0] == first_line):
+            return index
+    return None
+
+
+def _read_only(cell):
+    nbgrader = cell.metadata.get("nbgrader", {})
+    return bool(nbgrader.get("grade") or nbgrader.get("locked"))
+
+
+def answer_before(notebook, index):
+    """The index of the last answer (solution) cell before cell `index`, or None."""
+    return next((i for i in range(index - 1, -1, -1) if notebook.cells[i].metadata.get("nbgrader", {}).get("solution")
+                 and notebook.cells[i].cell_type == "code"), None)
+
+
+def cell_to_skip(notebook, killer):
+    """(index of the cell to skip or None, a sentence for the student) after cell `killer` killed the kernel.
+
+    A read-only or test cell cannot be skipped (nbgrader restores it), so the answer it runs, the answer cell
+    before it, is.
+    """
+    label = _label(notebook.cells[killer], killer)
+    crash = "(e.g. os._exit() or a crash inside a compiled library)"
+    if not _read_only(notebook.cells[killer]):
+        return killer, f"{label} stopped the Python kernel {crash}, so it was skipped and your notebook was graded again without it."
+    answer = answer_before(notebook, killer)
+    if answer is None:
+        return None, f"The Python kernel died while running {label}: the code it runs crashed Python itself {crash}."
+    return answer, (f"The Python kernel died while running {label}: your answer in "
+                    f"{_label(notebook.cells[answer], answer)} crashed Python itself {crash}. That answer was skipped "
+                    "and your notebook was graded again without it.")
+
+
+def skip_cell(cell):
+    """Comment out a cell that killed the kernel, saying why."""
+    cell.source = ("# [grading] This cell stopped the Python kernel, so it was skipped. It was:\n"
+                   + "\n".join(f"# {line}" for line in cell.source.splitlines()))
+
+
 def grade_submission(course, student, assignment, *, timeout, memory_gb, budget):
     """Repair, grade in a sandbox and report one submission; return (sandbox or None, report)."""
     notebook, report = read_submission(course, student, assignment)
@@ -225,7 +291,24 @@ def grade_submission(course, student, assignment, *, timeout, memory_gb, budget)
         return None, report
     start = time.perf_counter()
     top = build_sandbox(course, student, assignment, notebook)
-    status, log = run_autograde(top, student, assignment, timeout=timeout, memory_gb=memory_gb, budget=budget)
+
+    def run():
+        return run_autograde(top, student, assignment, timeout=timeout, memory_gb=memory_gb,
+                             budget=max(1, budget - (time.perf_counter() - start)))
+
+    status, log = run()
+    for _ in range(MAX_SKIPPED_CELLS):
+        killer = kernel_killer(top, notebook, log) if status == "failed" else None
+        if killer is None:
+            break
+        skipped, sentence = cell_to_skip(notebook, killer)
+        report["problems"].append(sentence)
+        if skipped is None:
+            break
+        skip_cell(notebook.cells[skipped])
+        nbformat.write(notebook, top / "course" / "submitted" / student / assignment / f"{assignment}.ipynb")
+        (top / "progress.txt").unlink()
+        status, log = run()
     report.update(status=status, seconds=round(time.perf_counter() - start, 1))
     graded = top / "course" / "autograded" / student / assignment / f"{assignment}.ipynb"
     if graded.exists():

@@ -42,6 +42,15 @@ def with_extra_cell(source):
     return build
 
 
+def with_cell_after(name, source):
+    """The complete solution with one more code cell of the student's right after cell `name`."""
+    def build(course):
+        notebook = completed(ASSIGNMENT, root=course)
+        notebook.cells.insert(index_of(notebook, name) + 1, nbformat.v4.new_code_cell(source))
+        return notebook
+    return build
+
+
 def with_answer(name, source):
     def build(course):
         return completed(ASSIGNMENT, {name: source}, root=course)
@@ -183,6 +192,13 @@ CASES = {
     "reads_solution": (with_answer("build_baseline_model", CHEAT), MODEL_LOST,
                        ["FileNotFoundError: no solution found to copy"], {}),
     "stderr_warnings": (with_answer("predict_labels", NOISY_BUT_RIGHT), FULL, [], {}),
+    "calls_exit": (with_cell_after("build_baseline_model", "exit()"), FULL,
+                   ["calls exit() or quit(), which stops the Python kernel", "It was ignored here"], {}),
+    "kills_kernel": (with_cell_after("build_baseline_model", "import os\nos._exit(1)"), FULL,
+                     ["stopped the Python kernel", "so it was skipped and your notebook was graded again without it"], {}),
+    "answer_kills_kernel": (with_answer("predict_labels", "import os\ndef predict_labels(model, X):\n    os._exit(3)\n"),
+                            LABELS_LOST, ["your answer in cell `predict_labels` crashed Python itself",
+                                          "That answer was skipped"], {}),
 }
 
 
