@@ -5,6 +5,7 @@ notebooks/<assignment>/<assignment>.ipynb  -> released student notebooks (genera
 submitted/, autograded/, feedback/         -> the instructor's working directories (git-ignored)
 """
 import os
+import sys
 
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
@@ -31,6 +32,17 @@ c.IgnorePattern.pattern = r"[\s\S]"
 # Keep feedback and graded copies readable when a cell prints without end.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
+
+# Feedback, however it is generated (`make feedback`, or formgrader's "generate feedback" button), hides the
+# code and tracebacks of hidden tests and puts the grading report on top (grading/feedback.py).
+sys.path.append(c.CourseDirectory.root)  # so that nbgrader, wherever it is started, imports `grading`
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "grading.feedback.HideHiddenTests",
+    "grading.feedback.GradingNotes",
+]
+c.GradingNotes.course = c.CourseDirectory.root
 
 c.ClearSolutions.code_stub = {
     "python": "# YOUR CODE HERE\nraise NotImplementedError(\"Replace this line with your code.\")"

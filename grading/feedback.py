@@ -2,7 +2,8 @@
 
     python -m grading.feedback [--course DIR] [ASSIGNMENT ...]
 
-Runs real `nbgrader generate_feedback` with two more preprocessors:
+Runs real `nbgrader generate_feedback`; nbgrader_config.py adds two preprocessors to it (so that formgrader's
+"generate feedback" button gets them too):
 
 - `HideHiddenTests` replaces the code between `### BEGIN HIDDEN TESTS` and `### END HIDDEN TESTS` of every
   test cell with a one-line note, and reduces the cell's output to which check failed and its message
@@ -31,8 +32,6 @@ from grading.course import PACKAGE_PARENT, assignments, nbgrader_env, read_repor
 
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 HIDDEN_NOTE = "# (The code of the hidden tests is not shown.)"
-PREPROCESSORS = ["nbgrader.preprocessors.GetGrades", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-                 "grading.feedback.HideHiddenTests", "grading.feedback.GradingNotes"]
 
 
 def without_hidden_tests(source):
@@ -134,8 +133,8 @@ def feedback(course, assignment_ids=None):
     for assignment in assignment_ids or assignments(course):
         if not submissions(course, assignment):
             continue
+        # The configuration names the preprocessors; PYTHONPATH finds `grading` for a course directory elsewhere.
         result = run_nbgrader(course, "generate_feedback", assignment, "--force",
-                              f"--GenerateFeedback.preprocessors={PREPROCESSORS!r}", f"--GradingNotes.course={course}",
                               env=nbgrader_env(PYTHONPATH=str(PACKAGE_PARENT)))
         if result.returncode != 0:
             print(result.stdout, result.stderr, file=sys.stderr)

@@ -20,6 +20,7 @@ from course import ROOT, notebook_path, read_notebook, scores
 
 sys.path.insert(0, str(ROOT))
 from grading.autograde import autograde  # noqa: E402
+from grading.course import nbgrader_env, run_nbgrader  # noqa: E402
 from grading.feedback import BEGIN, END, feedback, visible_text  # noqa: E402
 
 def fresh_course(released_course, destination):
@@ -114,6 +115,22 @@ def test_feedback_of_a_failed_hidden_test_says_which_and_why(battery):
     assert "Grade cell: test_predict_labels_hidden" in text
     assert "CheckFailed: predict_labels at the boundary" in text
     assert "The code of the hidden tests is not shown" in text
+
+
+def test_feedback_made_by_plain_nbgrader_hides_hidden_tests_too(battery, tmp_path):
+    """formgrader's "generate feedback" button runs `nbgrader generate_feedback` with the course's configuration
+    only: that configuration must bring the preprocessors that hide hidden tests and add the grading notes."""
+    course, _, _ = battery
+    copy = tmp_path / "course"
+    shutil.copytree(course, copy, ignore=shutil.ignore_patterns("feedback"))
+    # PYTHONPATH stands for the repository root, where the real course's configuration finds `grading`.
+    result = run_nbgrader(copy, "generate_feedback", ASSIGNMENT, "--student=hard_coded",
+                          env=nbgrader_env(PYTHONPATH=str(ROOT)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = re.sub(r"\s+", " ", visible_text((copy / "feedback" / "hard_coded" / ASSIGNMENT / f"{ASSIGNMENT}.html")
+                                             .read_text(encoding="utf-8")))
+    assert not [line for line in hidden_test_lines(ASSIGNMENT) if line in text]
+    assert "Notes from grading" in text and "CheckFailed: predict_labels at the boundary" in text
 
 
 def test_the_kernel_could_not_reach_the_solution(battery):
