@@ -66,23 +66,30 @@ def read_submission(course, student, assignment):
     expected = f"{assignment}.ipynb"
     received = sorted(str(path.relative_to(folder)) for path in folder.rglob("*")
                       if path.is_file() and not set(path.relative_to(folder).parts) & EDITOR_FOLDERS)
-    extra = [name for name in received if name != expected and name not in KEPT_FILES]
+    # A browser or Jupyter may rename the file ("02-baseline (1).ipynb", "...-Copy1.ipynb"): a single notebook
+    # under another name is graded; with several, which one the student meant is not ours to guess.
+    notebooks = [name for name in received if name.endswith(".ipynb") and len(Path(name).parts) == 1]
+    graded_name = expected if expected in received else (notebooks[0] if len(notebooks) == 1 else None)
+    extra = [name for name in received if name != graded_name and name not in KEPT_FILES]
     report = {"student": student, "assignment": assignment, "repairs": [], "problems": [], "missing": False}
     if extra:
-        report["problems"].append(f"Your submission also contained {', '.join(extra)}; only {expected} is graded, "
-                                  "so the other files were ignored.")
-    if expected not in received:
+        report["problems"].append(f"Your submission also contained {', '.join(extra)}; only {graded_name or expected} "
+                                  "is graded, so the other files were ignored.")
+    if graded_name is None:
         report["missing"] = True
         report["problems"].insert(0, f"We did not find {expected} in your submission, so this assignment scored 0. "
                                   f"Files we received: {', '.join(received) or 'none'}.")
         return None, report
+    if graded_name != expected:
+        report["problems"].insert(0, f"Your notebook was named {graded_name}, not {expected}; it was graded as "
+                                  f"{expected}. Keep the original name next time.")
     try:
-        notebook = nbformat.read(folder / expected, as_version=4)
+        notebook = nbformat.read(folder / graded_name, as_version=4)
         release = nbformat.read(release_notebook(course, assignment), as_version=4)
         notebook, repairs = repair_notebook(notebook, release)
     except Exception as error:  # any unreadable file: the student must hear why, the batch goes on
         report["missing"] = True
-        report["problems"].insert(0, f"{expected} could not be read as a notebook ({type(error).__name__}: "
+        report["problems"].insert(0, f"{graded_name} could not be read as a notebook ({type(error).__name__}: "
                                   f"{str(error)[:200]}), so this assignment scored 0.")
         return None, report
     report["repairs"] = as_dicts(repairs)

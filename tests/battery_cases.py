@@ -192,6 +192,8 @@ CASES = {
     "reads_solution": (with_answer("build_baseline_model", CHEAT), MODEL_LOST,
                        ["FileNotFoundError: no solution found to copy"], {}),
     "stderr_warnings": (with_answer("predict_labels", NOISY_BUT_RIGHT), FULL, [], {}),
+    "renamed_notebook": (None, FULL, [f"Your notebook was named {ASSIGNMENT} (1).ipynb, not {ASSIGNMENT}.ipynb"],
+                         {f"{ASSIGNMENT} (1).ipynb": nbformat.writes(completed(ASSIGNMENT))}),
     "calls_exit": (with_cell_after("build_baseline_model", "exit()"), FULL,
                    ["calls exit() or quit(), which stops the Python kernel", "It was ignored here"], {}),
     "kills_kernel": (with_cell_after("build_baseline_model", "import os\nos._exit(1)"), FULL,

@@ -217,10 +217,24 @@ def test_missing_notebook_and_extra_files_are_reported(tmp_path):
     (folder / "bn_course").mkdir(parents=True)
     (folder / "bn_course" / "checks.py").write_text("")
     (folder / "Copy of 02-baseline.ipynb").write_text("{}")
+    (folder / "02-baseline-Copy1.ipynb").write_text("{}")
     notebook, report = read_submission(tmp_path, "ann", ASSIGNMENT)
     assert notebook is None and report["missing"]
     assert report["problems"][0].startswith("We did not find 02-baseline.ipynb in your submission")
     assert "bn_course/checks.py" in report["problems"][1] and "were ignored" in report["problems"][1]
+
+
+def test_a_single_renamed_notebook_is_graded(tmp_path):
+    folder = tmp_path / "submitted" / "cat" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(completed(ASSIGNMENT), folder / f"{ASSIGNMENT} (1).ipynb")
+    (folder / "notes.txt").write_text("my notes")
+    (tmp_path / "notebooks").symlink_to(ROOT / "notebooks")
+    notebook, report = read_submission(tmp_path, "cat", ASSIGNMENT)
+    assert notebook is not None and not report["missing"]
+    assert report["problems"][0] == (f"Your notebook was named {ASSIGNMENT} (1).ipynb, not {ASSIGNMENT}.ipynb; it was "
+                                     f"graded as {ASSIGNMENT}.ipynb. Keep the original name next time.")
+    assert "notes.txt" in report["problems"][1]
 
 
 def test_unreadable_notebook_is_reported(tmp_path):
