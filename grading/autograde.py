@@ -12,9 +12,9 @@ For each submitted/<student>/<assignment>/:
    `bn_course`. Each process of it (nbgrader and its kernel) may map at most --memory-gb of data memory, each cell
    runs at most --timeout seconds, and the whole submission at most --budget seconds;
    A cell that kills the Python kernel (os._exit, a crash in compiled code) would lose the whole notebook:
-   the kernel's start-up file (grading/kernel_startup.py) records which cell runs, and if it is not a test
-   cell it is commented out and the submission graded again (at most MAX_SKIPPED_CELLS times). exit() and
-   quit() are neutralised by the same start-up file;
+   the kernel's start-up file (grading/kernel_startup.py) records which cell runs; that cell (for a test or
+   read-only cell, the answer cell before it) is commented out and the submission graded again (at most
+   MAX_SKIPPED_CELLS times). exit() and quit() are neutralised by the same start-up file;
 3. what happened is written to autograded/.reports/<student>/<assignment>.json in words for the student
    (repairs, time-outs, input(), memory, syntax errors, failed tests), for `grading.feedback`;
 4. the sandbox's gradebook is merged into the course's gradebook.db (automatic scores only: manual grades
