@@ -18,9 +18,9 @@ from tqdm import TqdmWarning
 
 from bn_course.fast import train_stacked
 from bn_course.metrics import first_epoch_reaching
-from bn_course.training import set_seed
+from bn_course.training import HISTORY_KEYS, set_seed
 
-METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+METRICS = HISTORY_KEYS
 
 
 def mean_confidence_interval(values, confidence=0.95):

@@ -7,6 +7,8 @@ LEARNING_RATE = 0.01
 MOMENTUM = 0.9
 EPOCHS = 100
 BATCH_SIZE = 32
+# The keys of model.fit's history with validation data, in the order fit reports them.
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 def set_seed(random_state):
