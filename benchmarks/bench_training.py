@@ -17,7 +17,6 @@ import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -26,40 +25,26 @@ import keras
 import tensorflow as tf
 
 from bn_course.data import load_circles
-from bn_course.fast import clear_cache, train_fast
+from bn_course.fast import clear_cache, train_fast, train_stacked
 from bn_course.study import run_study
-from bn_course.training import compile_model, fit_model, set_seed
+from bn_course.training import fit_model, set_seed
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from numpy_reference import train_numpy  # noqa: E402
+# Run with PYTHONPATH=tests (as `make bench` does): the models are the test zoo's, so the benchmark times
+# exactly the models whose equivalence with fit the tests check.
+import zoo  # noqa: E402
+from numpy_reference import train_numpy  # noqa: E402  (this script's folder is on sys.path)
 
-L = keras.layers
+STUDY_CONFIGS = ("baseline", "bn_after", "bn_before", "bn_after_no_affine", "bn_input_and_after")
+DEEP_MODEL, DEEP_EPOCHS, DEEP_SEEDS = "sigmoid_3x100", 20, 10
 
 
 def seed_model():
-    return keras.Sequential([
-        keras.Input(shape=(2,)),
-        L.Dense(50, activation="relu", kernel_initializer="he_uniform"),
-        L.BatchNormalization(),
-        L.Dense(1, activation="sigmoid"),
-    ])
+    return zoo.MODELS["bn_after"][1]()
 
 
 def study_configs():
-    """Five configurations the course compares; each value builds a new model."""
-    def sequential(*hidden):
-        return lambda: keras.Sequential([keras.Input(shape=(2,)), *(make() for make in hidden), L.Dense(1, activation="sigmoid")])
-
-    def dense(activation=None):
-        return lambda: L.Dense(50, activation=activation, kernel_initializer="he_uniform")
-
-    return {
-        "no BN": sequential(dense("relu")),
-        "BN after relu": sequential(dense("relu"), L.BatchNormalization),
-        "BN before relu": sequential(dense(), L.BatchNormalization, lambda: L.Activation("relu")),
-        "BN on input, no center/scale": sequential(lambda: L.BatchNormalization(center=False, scale=False), dense("relu")),
-        "BN + dropout 0.2": sequential(dense("relu"), L.BatchNormalization, lambda: L.Dropout(0.2)),
-    }
+    """Five configurations the course compares; each value builds a new compiled model."""
+    return {name: zoo.MODELS[name][1] for name in STUDY_CONFIGS}
 
 
 def timed(function):
@@ -70,7 +55,7 @@ def timed(function):
 
 def fit_run(data, validate):
     set_seed(0)
-    model = compile_model(seed_model())
+    model = seed_model()
     if validate:
         return fit_model(model, data, random_state=0)
     history = model.fit(data.X_train, data.y_train, epochs=100, batch_size=32, shuffle=True, verbose=0)
@@ -104,6 +89,7 @@ def machine_description():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds of the seed run (median reported)")
+    parser.add_argument("--deep-rounds", type=int, default=1, help="interleaved rounds of the MNIST-1D row (each ~1 min)")
     args = parser.parse_args()
     data = load_circles()
 
@@ -112,7 +98,7 @@ def main():
 
     # Warm-up: the first Keras fit and the first traced graph of a process pay one-off start-up costs.
     set_seed(0)
-    fit_model(compile_model(seed_model()), data, epochs=1)
+    fit_model(seed_model(), data, epochs=1)
     set_seed(0)
     train_fast(seed_model(), data, epochs=1)
 
@@ -137,20 +123,46 @@ def main():
         final = f"{accuracy[name]:.3f}" if name in accuracy else "-"
         print(f"| {name} | {median[name]:.3f} | {rounds} | {final} |")
     fit, reference = median["model.fit (val every epoch)"], median["NumPy reference"]
-    for name in ("train_fast, new architecture (trace + run)", "train_fast, architecture seen before"):
+    for name, target in (("train_fast, new architecture (trace + run)", 0.06), ("train_fast, architecture seen before", 0.035)):
         print(f"\n{name}:")
-        print(f"  / model.fit (val every epoch): {median[name] / fit:.3f}   (target <= 0.05)")
+        print(f"  / model.fit (val every epoch): {median[name] / fit:.3f}   (target <= {target})")
         print(f"  / NumPy reference:             {median[name] / reference:.2f}    (target <= 3)")
 
     configs = study_configs()
     clear_cache()
     for label in ("new architectures (5 graphs traced)", "repeated (kept graphs)"):
         seconds, study = timed(lambda: run_study(configs, data, seeds=range(10), epochs=100, progress=False))
-        print(f"\nStudy, {label}: 5 configurations x 10 seeds x 100 epochs (val every epoch): {seconds:.1f} s   (target <= 20 s)")
+        print(f"\nStudy, {label}: 5 configurations x 10 seeds x 100 epochs (val every epoch): {seconds:.1f} s   (target <= 8 s)")
     print(study.summary()[["test_accuracy_mean", "test_accuracy_ci_low", "test_accuracy_ci_high",
                            "epoch_to_threshold_mean", "n_reached"]].round(3).to_string())
+    deep_run_row(args.deep_rounds)
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     print(f"\nload average at end (1, 5, 15 min): {load}")
+
+
+def deep_run_row(rounds):
+    """3x100 sigmoid MLP on MNIST-1D, DEEP_SEEDS seeds x DEEP_EPOCHS epochs, validation every epoch: ten fit
+    runs against one stacked trainer call (graph traced anew each round), interleaved."""
+    data = zoo.dataset(DEEP_MODEL)
+    fit_times, trainer_times = [], []
+    for _ in range(rounds):
+        def fits():
+            for seed in range(DEEP_SEEDS):
+                fit_model(zoo.build(DEEP_MODEL, seed), data, epochs=DEEP_EPOCHS, random_state=seed)
+
+        def stacked():
+            clear_cache()
+            models = [zoo.build(DEEP_MODEL, seed) for seed in range(DEEP_SEEDS)]
+            return train_stacked(models, data, epochs=DEEP_EPOCHS, random_states=range(DEEP_SEEDS))
+
+        fit_times.append(timed(fits)[0])
+        seconds, result = timed(stacked)
+        trainer_times.append(seconds)
+    fit, trainer = statistics.median(fit_times), statistics.median(trainer_times)
+    print(f"\n{DEEP_MODEL} on MNIST-1D, {DEEP_SEEDS} seeds x {DEEP_EPOCHS} epochs, batch 32, median of {rounds} round(s):")
+    print(f"  {DEEP_SEEDS} model.fit runs: {fit:.1f} s; train_stacked (trace included): {trainer:.2f} s; "
+          f"ratio {trainer / fit:.3f}   (target <= 0.05)")
+    print(f"  mean final test accuracy of the stacked runs: {result.final_test_accuracy.mean():.3f}")
 
 
 def fit_run_validate(data):

@@ -13,7 +13,7 @@ import keras
 from bn_course.data import load_circles
 from bn_course.fast import train_fast
 from bn_course.study import mean_confidence_interval, run_study
-from bn_course.training import set_seed
+from bn_course.training import compile_model, set_seed
 
 L = keras.layers
 SEEDS = [0, 1, 2]
@@ -125,7 +125,7 @@ def test_summary(study):
 
 
 def test_threshold_never_reached_gives_nan(data):
-    study = run_study({"plain": plain}, data, seeds=[0, 1], epochs=2, threshold=1.01, progress=False)
+    study = run_study({"plain": plain}, data, seeds=[0, 1], epochs=2, threshold=1.0, progress=False)
     assert study.runs["epoch_to_threshold"].isna().all()
     assert study.summary().loc["plain", "n_reached"] == 0
 
@@ -137,3 +137,27 @@ def test_plot_curves_draws_one_mean_line_and_band_per_config(study):
     mean_line = ax.get_lines()[0].get_ydata()
     np.testing.assert_allclose(mean_line, study.curves["bn"]["val_loss"].mean(axis=0))
     assert ax.get_ylabel() == "val_loss"
+
+
+def test_a_learning_rate_sweep_trains_in_one_graph_as_each_config_alone(data):
+    """Configs that differ only by learning rate stack; each config's runs equal those of a study of it alone."""
+    configs = {f"lr {lr}": (lambda lr=lr: compile_model(plain(), learning_rate=lr)) for lr in (0.001, 0.1)}
+    together = run_study(configs, data, seeds=SEEDS, epochs=EPOCHS, progress=False)
+    alone = run_study({"lr 0.1": configs["lr 0.1"]}, data, seeds=SEEDS, epochs=EPOCHS, progress=False)
+    np.testing.assert_allclose(together.curves["lr 0.1"]["val_loss"], alone.curves["lr 0.1"]["val_loss"], rtol=1e-5)
+    assert list(together.runs["config"].unique()) == list(configs)
+    assert not np.allclose(together.curves["lr 0.1"]["loss"], together.curves["lr 0.001"]["loss"])
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"seeds": 5}, "range(5)"),
+    ({"seeds": []}, "non-empty iterable of integers"),
+    ({"threshold": 80}, "between 0 and 1"),
+    ({"epochs": 0}, "positive integer"),
+])
+def test_bad_arguments_say_what_was_expected(data, arguments, message):
+    with pytest.raises((TypeError, ValueError)) as error:
+        run_study({"plain": plain}, data, **{"progress": False, **arguments})
+    assert message in str(error.value)
+    with pytest.raises(TypeError, match="non-empty dict"):
+        run_study([plain], data)

@@ -130,6 +130,8 @@ def architecture_key(model):
         return repr(sorted((k, v) for k, v in config.items() if k not in ignored and not k.endswith("initializer")))
 
     layers = tuple((type(layer).__name__, settings(layer.get_config(), {"name"})) for layer in _checked_layers(model))
+    if not model.compiled:
+        raise ValueError("compile the model first (e.g. with bn_course.training.compile_model).")
     optimizer = _checked_optimizer(model.optimizer)
     return layers, _loss_name(model), type(optimizer).__name__, settings(optimizer.get_config(), {"name", "learning_rate"})
 
@@ -279,7 +281,9 @@ def _map_runs(function, elems, n_runs):
 
 
 class _TrainingGraph:
-    """Stacked variables for S runs of one architecture, the optimizer's stacked slots, and the traced training."""
+    """The traced training of S runs of one architecture: a pure function of the data, the runs' keys and learning
+    rates, and their initial state -- stacked trainable and non-trainable values, optimizer slots -- carried
+    through the loops as tensors and returned at the end (no variable is read or assigned inside)."""
 
     def __init__(self, template, n_runs, shapes, epochs, batch_size, validate, probes):
         self.template, self.n_runs, self.validate = template, n_runs, validate
@@ -287,10 +291,7 @@ class _TrainingGraph:
         config = template.optimizer.get_config()
         self.rule = _UPDATE_RULES[type(template.optimizer)]
         self.rule_settings = {key: config[key] for key in ("momentum", "nesterov", "beta_1", "beta_2", "epsilon") if key in config}
-        stack = lambda variable: tf.Variable(tf.zeros((n_runs, *variable.shape), variable.dtype), trainable=False)
-        self.trainable = [stack(v) for v in template.trainable_variables]
-        self.non_trainable = [stack(v) for v in template.non_trainable_variables]
-        self.slots = [[stack(v) for _ in range(_slot_count(config))] for v in template.trainable_variables]
+        self.n_slots = _slot_count(config)
         self.probe_names, self.probe_quantiles, self.probe_training = probes
         self.probe_model = keras.Model(template.inputs, [template.outputs[0]] + [template.get_layer(name).output
                                                                               for name in self.probe_names])
@@ -298,28 +299,33 @@ class _TrainingGraph:
         assert [id(v) for v in self.probe_model.variables] == [id(v) for v in template.variables]
         (n_train, *features), (n_test, *_) = shapes
         y_spec = tf.TensorSpec([None, 1], tf.float32) if self.loss == "binary_crossentropy" else tf.TensorSpec([None], tf.int32)
+        stacked = lambda variables: [tf.TensorSpec((n_runs, *v.shape), v.dtype) for v in variables]
+        state_specs = [stacked(template.trainable_variables), stacked(template.non_trainable_variables)]
+        # A function of its own, traced once, so that the graph holds one copy of the inference pass for the
+        # validations and the final evaluations (tracing costs about as much as running).
+        self.evaluate = tf.function(self._evaluate, autograph=False, input_signature=[
+            *state_specs, tf.TensorSpec([None, *features]), tf.TensorSpec([None, *y_spec.shape[1:]], y_spec.dtype)])
         with _quiet_tensorflow_logger():
             self.function = tf.function(self._make_train(n_train, epochs, batch_size), autograph=False).get_concrete_function(
                 tf.TensorSpec([n_train, *features]), y_spec, tf.TensorSpec([n_test, *features]), y_spec,
-                tf.TensorSpec([n_runs, 2], tf.int64), tf.TensorSpec([n_runs]))
+                tf.TensorSpec([n_runs, 2], tf.int64), tf.TensorSpec([n_runs]), *state_specs)
 
     def run(self, models, data, random_states):
-        for stacked, per_model in ((self.trainable, [m.trainable_variables for m in models]),
-                                   (self.non_trainable, [m.non_trainable_variables for m in models])):
-            for position, variable in enumerate(stacked):
-                variable.assign(np.stack([np.asarray(variables[position]) for variables in per_model]))
-        for slot in (slot for slots in self.slots for slot in slots):
-            slot.assign(tf.zeros_like(slot))
+        def stack(variables_of):
+            return [np.stack([np.asarray(variables_of(model)[i]) for model in models]) for i in range(len(variables_of(models[0])))]
+
         learning_rates = [float(model.optimizer.get_config()["learning_rate"]) for model in models]
         with _without_graph_optimizer():
             outputs = self.function(tf.constant(data.X_train, tf.float32), _labels(self.loss, data.y_train),
                                     tf.constant(data.X_test, tf.float32), _labels(self.loss, data.y_test),
                                     tf.constant([[seed, 0] for seed in random_states], tf.int64),
-                                    tf.constant(learning_rates, tf.float32))
-        for s, model in enumerate(models):
-            for stacked, variables in ((self.trainable, model.trainable_variables), (self.non_trainable, model.non_trainable_variables)):
-                for source, target in zip(stacked, variables):
-                    target.assign(source[s].numpy())
+                                    tf.constant(learning_rates, tf.float32),
+                                    stack(lambda m: m.trainable_variables), stack(lambda m: m.non_trainable_variables))
+        for key, variables_of in (("trainable", lambda m: m.trainable_variables), ("non_trainable", lambda m: m.non_trainable_variables)):
+            values = [tensor.numpy() for tensor in outputs[key]]
+            for s, model in enumerate(models):
+                for value, variable in zip(values, variables_of(model)):
+                    variable.assign(value[s])
         history_keys = HISTORY_KEYS if self.validate else HISTORY_KEYS[:2]
         as_float = lambda tensor: tensor.numpy().astype(float)
         return StackedResult({key: as_float(outputs[key]) for key in history_keys}, as_float(outputs["final_train_accuracy"]),
@@ -331,7 +337,7 @@ class _TrainingGraph:
         loss, correct = _loss_and_accuracy(self.loss, y, y_pred)
         return tf.reduce_mean(loss), tf.reduce_mean(correct), non_trainable
 
-    def _evaluate(self, X, y, training=False):
+    def _evaluate(self, trainable, non_trainable, X, y, training=False):
         """Mean loss and accuracy (S,) of every run on (X, y), and each probe's quantiles (S, Q, F)."""
         def per_run(variables):
             outputs, _ = self.probe_model.stateless_call(*variables, X, training=training)
@@ -339,67 +345,62 @@ class _TrainingGraph:
             # Inside the per-run function the loss still sees the logits behind the output activation, as in fit.
             loss, correct = _loss_and_accuracy(self.loss, y, outputs[0])
             return [tf.reduce_mean(loss), tf.reduce_mean(correct)] + [_quantiles(o, self.probe_quantiles) for o in outputs[1:]]
-        return _map_runs(per_run, ([v.value() for v in self.trainable], [v.value() for v in self.non_trainable]), self.n_runs)
+        return _map_runs(per_run, (trainable, non_trainable), self.n_runs)
+
+    def _train_step(self, state, x, y, learning_rates, step):
+        """One optimizer step of every run on its batch x (S, B, ...), y (S, B, ...): (new state, loss (S,), accuracy (S,))."""
+        trainable, non_trainable, slots = state
+        with tf.GradientTape() as tape:
+            tape.watch(trainable)
+            loss, accuracy, non_trainable = _map_runs(lambda args: self._per_run_pass(*args),
+                                                      (trainable, non_trainable, x, y), self.n_runs)
+            # Each run's variables reach only its own loss: the gradient of the sum is every run's gradient.
+            total = tf.reduce_sum(loss)
+        updated = [self.rule(value, gradient, value_slots, tf.reshape(learning_rates, [-1] + [1] * (len(value.shape) - 1)),
+                             step, **self.rule_settings)
+                   for value, gradient, value_slots in zip(trainable, tape.gradient(total, trainable), slots)]
+        return ([value for value, _ in updated], non_trainable, [value_slots for _, value_slots in updated]), loss, accuracy
 
     def _make_train(self, n_train, epochs, batch_size):
         steps_per_epoch = -(-n_train // batch_size)
-        variable_ranks = [len(v.shape) - 1 for v in self.trainable]
+        history_keys = HISTORY_KEYS if self.validate else HISTORY_KEYS[:2]
 
-        def train_step(X, y, indices, learning_rates, step):
-            with tf.GradientTape() as tape:
-                tape.watch(self.trainable)
-                loss, accuracy, non_trainable = _map_runs(
-                    lambda args: self._per_run_pass(*args),
-                    ([v.value() for v in self.trainable], [v.value() for v in self.non_trainable],
-                     tf.gather(X, indices), tf.gather(y, indices)), self.n_runs)
-                # Each run's variables reach only its own loss: the gradient of the sum is every run's gradient.
-                total = tf.reduce_sum(loss)
-            gradients = tape.gradient(total, self.trainable)
-            for variable, gradient, slots, rank in zip(self.trainable, gradients, self.slots, variable_ranks):
-                lr = tf.reshape(learning_rates, [-1] + [1] * rank)
-                new_value, new_slots = self.rule(variable.value(), gradient, [s.value() for s in slots], lr, step,
-                                                 **self.rule_settings)
-                variable.assign(new_value)
-                for slot, value in zip(slots, new_slots):
-                    slot.assign(value)
-            for variable, value in zip(self.non_trainable, non_trainable):
-                variable.assign(value)
-            return loss, accuracy
+        def train(X_train, y_train, X_test, y_test, keys, learning_rates, trainable, non_trainable):
+            zeros = tf.zeros([self.n_runs])
 
-        def train(X_train, y_train, X_test, y_test, keys, learning_rates):
-            n_runs = self.n_runs
-
-            def run_epoch(epoch, history, probes):
+            def run_epoch(epoch, state, history, probes):
                 order = _epoch_permutations(keys, epoch, n_train)
 
-                def run_batch(batch, loss_sum, accuracy_sum):
-                    start = batch * batch_size
-                    indices = order[:, start:tf.minimum(start + batch_size, n_train)]
+                def run_batch(batch, state, loss_sum, accuracy_sum):
+                    indices = order[:, batch * batch_size:tf.minimum((batch + 1) * batch_size, n_train)]
                     step = tf.cast(epoch * steps_per_epoch + batch + 1, tf.float32)
-                    loss, accuracy = train_step(X_train, y_train, indices, learning_rates, step)
+                    state, loss, accuracy = self._train_step(state, tf.gather(X_train, indices), tf.gather(y_train, indices),
+                                                             learning_rates, step)
                     size = tf.cast(tf.shape(indices)[1], tf.float32)
-                    return batch + 1, loss_sum + loss * size, accuracy_sum + accuracy * size
+                    return batch + 1, state, loss_sum + loss * size, accuracy_sum + accuracy * size
 
-                zeros = tf.zeros([n_runs])
-                _, loss_sum, accuracy_sum = tf.while_loop(lambda batch, *_: batch < steps_per_epoch, run_batch,
-                                                          (tf.constant(0, tf.int64), zeros, zeros))
+                _, state, loss_sum, accuracy_sum = tf.while_loop(lambda batch, *_: batch < steps_per_epoch, run_batch,
+                                                                 (tf.constant(0, tf.int64), state, zeros, zeros))
                 metrics = [loss_sum / n_train, accuracy_sum / n_train]
                 if self.validate:
-                    metrics.extend(self._evaluate(X_test, y_test)[:2])
+                    metrics.extend(self.evaluate(*state[:2], X_test, y_test)[:2])
                 index = tf.cast(epoch, tf.int32)
                 if self.probe_names:
-                    quantiles = self._evaluate(X_test, y_test, training=self.probe_training)[2:]
+                    quantiles = self._evaluate(*state[:2], X_test, y_test, training=self.probe_training)[2:]
                     probes = [array.write(index, value) for array, value in zip(probes, quantiles)]
-                return epoch + 1, [array.write(index, metric) for array, metric in zip(history, metrics)], probes
+                return epoch + 1, state, [array.write(index, metric) for array, metric in zip(history, metrics)], probes
 
-            history = [tf.TensorArray(tf.float32, size=epochs) for _ in (HISTORY_KEYS if self.validate else HISTORY_KEYS[:2])]
+            slots = [[tf.zeros_like(value) for _ in range(self.n_slots)] for value in trainable]
+            history = [tf.TensorArray(tf.float32, size=epochs) for _ in history_keys]
             probes = [tf.TensorArray(tf.float32, size=epochs) for _ in self.probe_names]
-            _, history, probes = tf.while_loop(lambda epoch, *_: epoch < epochs, run_epoch,
-                                               (tf.constant(0, tf.int64), history, probes))
-            outputs = {key: tf.transpose(array.stack()) for key, array in zip(HISTORY_KEYS, history)}
+            _, (trainable, non_trainable, _), history, probes = tf.while_loop(
+                lambda epoch, *_: epoch < epochs, run_epoch,
+                (tf.constant(0, tf.int64), (trainable, non_trainable, slots), history, probes))
+            outputs = {key: tf.transpose(array.stack()) for key, array in zip(history_keys, history)}
             outputs.update({name: tf.transpose(array.stack(), [1, 0, 2, 3]) for name, array in zip(self.probe_names, probes)})
-            outputs["final_train_accuracy"] = self._evaluate(X_train, y_train)[1]
-            outputs["final_test_accuracy"] = self._evaluate(X_test, y_test)[1]
+            outputs["final_train_accuracy"] = self.evaluate(trainable, non_trainable, X_train, y_train)[1]
+            outputs["final_test_accuracy"] = self.evaluate(trainable, non_trainable, X_test, y_test)[1]
+            outputs.update(trainable=trainable, non_trainable=non_trainable)
             return outputs
 
         return train

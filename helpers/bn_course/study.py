@@ -16,9 +16,9 @@ import pandas as pd
 from scipy import stats
 from tqdm import TqdmWarning
 
-from bn_course.fast import train_stacked
+from bn_course.fast import architecture_key, train_stacked
 from bn_course.metrics import first_epoch_reaching
-from bn_course.training import HISTORY_KEYS, set_seed
+from bn_course.training import HISTORY_KEYS, compile_model, set_seed
 
 METRICS = HISTORY_KEYS
 
@@ -123,34 +123,62 @@ def run_study(configs, data, *, seeds=range(10), epochs=100, threshold=0.8, prog
       not; uncompiled models get `compile_model`'s defaults). Before each call `set_seed(seed)` is run, so
       weight initialisation depends on the seed.
     - data: a `bn_course.data.Dataset`.
-    - seeds: the seeds; seed s also drives the shuffling of its run (random_state=s).
+    - seeds: an iterable of integer seeds; seed s also drives the shuffling of its run (random_state=s).
     - epochs: epochs per run (batch size 32, validation on the test split at every epoch end).
-    - threshold: val_accuracy level for epoch_to_threshold.
+    - threshold: val_accuracy level in (0, 1] for epoch_to_threshold (a fraction, not a percentage).
     - progress: show a tqdm progress bar counting runs.
 
-    Returns a `Study`. The same call on the same machine returns identical numbers.
+    Configurations that differ only in initial weights or learning rate (a sweep) train together in one graph;
+    every run trains as it would alone. Returns a `Study`; the same call on the same machine returns identical
+    numbers. Raises TypeError / ValueError, saying what was expected, for arguments of the wrong kind.
     """
-    seeds = [int(seed) for seed in seeds]
-    rows = []
-    curves = {}
+    seeds = _checked_arguments(configs, seeds, epochs, threshold)
+    models = {}
+    for name, build in configs.items():
+        models[name] = []
+        for seed in seeds:
+            set_seed(seed)
+            model = build()
+            models[name].append(model if model.compiled else compile_model(model))
+    groups = {}
+    for name in configs:
+        groups.setdefault(architecture_key(models[name][0]), []).append(name)
+    results = {}
     with _progress_bar(total=len(configs) * len(seeds), enabled=progress) as bar:
-        for name, build in configs.items():
-            bar.set_postfix_str(name)
-            models = []
-            for seed in seeds:
-                set_seed(seed)
-                models.append(build())
-            result = train_stacked(models, data, epochs=epochs, random_states=seeds, validate=True)
-            curves[name] = {metric: result.history[metric] for metric in METRICS}
-            for index, seed in enumerate(seeds):
-                reached = first_epoch_reaching(result.history["val_accuracy"][index], threshold)
-                rows.append({
-                    "config": name,
-                    "seed": seed,
-                    "train_accuracy": result.final_train_accuracy[index],
-                    "test_accuracy": result.final_test_accuracy[index],
-                    "epoch_to_threshold": np.nan if reached is None else float(reached),
-                })
-            bar.update(len(seeds))
+        for names in groups.values():
+            bar.set_postfix_str(", ".join(names))
+            result = train_stacked([model for name in names for model in models[name]], data, epochs=epochs,
+                                   random_states=seeds * len(names), validate=True)
+            for position, name in enumerate(names):
+                runs = slice(position * len(seeds), (position + 1) * len(seeds))
+                results[name] = ({metric: result.history[metric][runs] for metric in METRICS},
+                                 result.final_train_accuracy[runs], result.final_test_accuracy[runs])
+            bar.update(len(names) * len(seeds))
+    rows = []
+    for name, (curves, train_accuracy, test_accuracy) in results.items():
+        for index, seed in enumerate(seeds):
+            reached = first_epoch_reaching(curves["val_accuracy"][index], threshold)
+            rows.append({"config": name, "seed": seed, "train_accuracy": train_accuracy[index],
+                         "test_accuracy": test_accuracy[index],
+                         "epoch_to_threshold": np.nan if reached is None else float(reached)})
+    rows.sort(key=lambda row: list(configs).index(row["config"]))
     return Study(runs=pd.DataFrame(rows, columns=["config", "seed", "train_accuracy", "test_accuracy", "epoch_to_threshold"]),
-                 curves=curves, threshold=threshold)
+                 curves={name: results[name][0] for name in configs}, threshold=threshold)
+
+
+def _checked_arguments(configs, seeds, epochs, threshold):
+    """The seeds as a list of ints, after checking every argument of `run_study`."""
+    if not isinstance(configs, dict) or not configs or not all(callable(build) for build in configs.values()):
+        raise TypeError("configs must be a non-empty dict mapping a name to a function that builds a new model, "
+                        "e.g. {'BN after': build_bn_after}.")
+    if isinstance(seeds, (int, np.integer)):
+        raise TypeError(f"seeds must be an iterable of integer seeds such as range({seeds}) or [0, 1, 2]; got the "
+                        f"number {seeds}.")
+    seeds = list(seeds)
+    if not seeds or not all(isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) for seed in seeds):
+        raise TypeError(f"seeds must be a non-empty iterable of integers; got {seeds!r}.")
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer; got {epochs!r}.")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold is an accuracy between 0 and 1 (e.g. 0.8 for 80 %); got {threshold!r}.")
+    return [int(seed) for seed in seeds]
