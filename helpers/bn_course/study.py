@@ -18,7 +18,7 @@ from tqdm import TqdmWarning
 
 from bn_course.fast import architecture_key, train_stacked
 from bn_course.metrics import first_epoch_reaching
-from bn_course.training import HISTORY_KEYS, compile_model, set_seed
+from bn_course.training import EPOCHS, HISTORY_KEYS, compile_model, set_seed
 
 METRICS = HISTORY_KEYS
 
@@ -115,7 +115,7 @@ def _progress_bar(*, total, enabled):
     return tqdm(total=total, unit="run", disable=not enabled)
 
 
-def run_study(configs, data, *, seeds=range(10), epochs=100, threshold=0.8, progress=True):
+def run_study(configs, data, *, seeds=range(10), epochs=EPOCHS, threshold=0.8, progress=True):
     """Train every configuration once per seed and collect the results.
 
     Inputs:
