@@ -287,3 +287,9 @@ def test_training_leaves_the_graph_optimizer_setting_as_it_was():
     train_fast(keras.Sequential([keras.Input(shape=(2,)), L.Dense(1, activation="sigmoid")]),
                load_circles(n_samples=100, n_train=50), epochs=1)
     assert tf.config.optimizer.get_experimental_options() == before
+
+
+def test_probing_a_missing_layer_names_the_layers(data):
+    set_seed(0)
+    with pytest.raises(ValueError, match="no layer named 'nowhere' to probe"):
+        train_stacked([dropout_model()], data, epochs=1, random_states=[0], probe_layers=["nowhere"])

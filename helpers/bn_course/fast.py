@@ -108,12 +108,22 @@ def train_stacked(models, data, *, epochs=EPOCHS, batch_size=BATCH_SIZE, random_
     if any(key != keys[0] for key in keys[1:]):
         raise ValueError("models trained together must have the same layers, layer settings, loss and optimizer "
                          "settings (only initial weights and the learning rate may differ).")
-    probes = tuple(probe_layers), tuple(float(q) for q in probe_quantiles), bool(probe_training)
+    positions = {tuple(_layer_position(model, name) for name in probe_layers) for model in models}
+    if len(positions) > 1:
+        raise ValueError(f"the probe layers {list(probe_layers)} sit at different places in the models.")
+    probes = tuple(probe_layers), positions.pop(), tuple(float(q) for q in probe_quantiles), bool(probe_training)
     shapes = (data.X_train.shape, data.X_test.shape)
     graph_key = (keys[0], len(models), shapes, epochs, batch_size, validate, probes)
     if graph_key not in _GRAPHS:
         _GRAPHS[graph_key] = _TrainingGraph(models[0], len(models), shapes, epochs, batch_size, validate, probes)
     return _GRAPHS[graph_key].run(models, data, random_states)
+
+
+def _layer_position(model, name):
+    names = [layer.name for layer in model.layers]
+    if name not in names:
+        raise ValueError(f"no layer named {name!r} to probe; the model's layers are {names}.")
+    return names.index(name)
 
 
 def clear_cache():
@@ -292,9 +302,9 @@ class _TrainingGraph:
         self.rule = _UPDATE_RULES[type(template.optimizer)]
         self.rule_settings = {key: config[key] for key in ("momentum", "nesterov", "beta_1", "beta_2", "epsilon") if key in config}
         self.n_slots = _slot_count(config)
-        self.probe_names, self.probe_quantiles, self.probe_training = probes
-        self.probe_model = keras.Model(template.inputs, [template.outputs[0]] + [template.get_layer(name).output
-                                                                              for name in self.probe_names])
+        self.probe_names, positions, self.probe_quantiles, self.probe_training = probes
+        self.probe_model = keras.Model(template.inputs, [template.outputs[0]] + [template.layers[position].output
+                                                                              for position in positions])
         # stateless_call of the probe model takes the template's variables: the same objects, in the same order.
         assert [id(v) for v in self.probe_model.variables] == [id(v) for v in template.variables]
         (n_train, *features), (n_test, *_) = shapes
