@@ -1,56 +1,51 @@
-"""Multi-seed studies: train every configuration with many seeds, summarise with confidence intervals.
+"""Multi-seed studies: train every configuration with many seeds, summarise and compare them paired by seed.
 
 One run proves nothing about batch normalization: on the circles problem two seeds of the same model can
 differ by several points. A study trains each configuration once per seed and reports the mean with a 95 %
-confidence interval, so that differences between configurations can be told apart from run-to-run noise.
+confidence interval; two configurations are compared seed by seed (`Study.compare`), with a decision rule.
 
 All seeds of a configuration train together in one compiled graph (`bn_course.fast.train_stacked`), each
 exactly as `train_fast(model, data, random_state=seed)` would train it alone.
+
+This module is the runner (`run_study`, `Study`); the formulas live in `bn_course.statistics` and the figures in
+`bn_course.study_plots`. Their public names are importable from here too, as before the split.
 """
 import warnings
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm import TqdmWarning
 
 from bn_course.fast import architecture_key, train_stacked
-from bn_course.metrics import first_epoch_reaching
+from bn_course.metrics import epochs_to_threshold, first_epoch_reaching, first_epoch_staying  # noqa: F401
+from bn_course.statistics import (  # noqa: F401  (re-exported: bn_course.study's names before the split)
+    KaplanMeier,
+    PairedComparison,
+    _half_width,
+    bayes_accuracy_circles,
+    kaplan_meier,
+    mean_confidence_interval,
+    paired_difference,
+    restricted_mean_epochs,
+    t_half_width,
+    test_set_standard_error,
+)
+from bn_course.study_plots import (  # noqa: F401
+    PALETTE,
+    plot_band,
+    plot_curves,
+    plot_kaplan_meier,
+    plot_paired_differences,
+)
 from bn_course.training import EPOCHS, HISTORY_KEYS, compile_model, set_seed
 
 METRICS = HISTORY_KEYS
-
-
-def mean_confidence_interval(values, confidence=0.95):
-    """Mean of `values` and the Student t confidence interval of that mean.
-
-    Inputs:
-    - values: array-like of numbers, one per run (NaNs are dropped, e.g. runs that never reached a threshold).
-    - confidence: coverage of the interval.
-
-    Returns (mean, low, high): low/high = mean -/+ t_{(1+confidence)/2, n-1} * s / sqrt(n), with s the
-    sample standard deviation (ddof=1) and t the quantile of Student's t with n - 1 degrees of freedom
-    (scipy.stats.t). With a single value the interval is undefined: (value, nan, nan); with none,
-    (nan, nan, nan).
-    """
-    array = np.asarray(values, dtype=float).ravel()
-    array = array[~np.isnan(array)]
-    if array.size == 0:
-        return (np.nan, np.nan, np.nan)
-    mean = float(array.mean())
-    if array.size == 1:
-        return (mean, np.nan, np.nan)
-    half_width = float(_half_width(array[:, None], confidence)[0])
-    return (mean, mean - half_width, mean + half_width)
-
-
-def _half_width(samples, confidence):
-    """Half-width of the t interval of the mean, per column of samples (n_runs, k)."""
-    n = samples.shape[0]
-    standard_error = samples.std(axis=0, ddof=1) / np.sqrt(n)
-    return stats.t.ppf((1 + confidence) / 2, df=n - 1) * standard_error
+RUN_COLUMNS = ["config", "seed", "train_accuracy", "test_accuracy", "epoch_to_threshold", "epoch_staying_above"]
+ACCURACY_METRICS = ("test_accuracy", "train_accuracy")
+# Epochs to the threshold on the test curve (val_accuracy): first crossing, and first epoch from which it stays.
+TIME_METRICS = ("epoch_to_threshold", "epoch_staying_above")
+PRIMARY_SPEED_METRIC = "epoch_staying_above"
 
 
 @dataclass
@@ -58,51 +53,167 @@ class Study:
     """The result of `run_study`.
 
     - runs: DataFrame, one row per (config, seed): config, seed, train_accuracy, test_accuracy (final, in
-      inference mode), epoch_to_threshold (first 1-based epoch with val_accuracy >= threshold, NaN if never).
+      inference mode), epoch_to_threshold (first 1-based epoch with val_accuracy >= threshold, NaN if never:
+      the first crossing, descriptive), epoch_staying_above (first epoch from which val_accuracy stays
+      >= threshold to the last epoch, NaN if it ends below: the primary speed metric, a spike cannot fake it).
+      A NaN epoch is a censored run ("not within the epochs trained"), not a missing one.
     - curves: dict config -> dict metric -> float array (n_seeds, epochs), for 'loss', 'accuracy',
       'val_loss', 'val_accuracy' (the history keys of `model.fit`).
-    - threshold: the val_accuracy threshold of epoch_to_threshold.
+    - threshold: the val_accuracy threshold of the epoch columns.
     """
 
     runs: pd.DataFrame
     curves: dict
     threshold: float
 
-    def summary(self, confidence=0.95):
+    @property
+    def epochs(self):
+        """The number of epochs every run trained: the censoring epoch of the time metrics."""
+        first = next(iter(self.curves.values()))
+        return int(first["val_accuracy"].shape[1])
+
+    def summary(self, confidence=0.95, *, speed_metric=PRIMARY_SPEED_METRIC):
         """DataFrame indexed by config, in the order the configs were given.
 
-        Columns: n_runs; test_accuracy_mean/_ci_low/_ci_high; train_accuracy_mean/_ci_low/_ci_high;
-        epoch_to_threshold_mean/_ci_low/_ci_high over the runs that reached the threshold; n_reached.
-        Intervals as in `mean_confidence_interval`.
+        Columns:
+        - n_runs;
+        - test_accuracy_mean/_ci_low/_ci_high, train_accuracy_mean/_ci_low/_ci_high: Student t intervals
+          (`mean_confidence_interval`), accuracy as a fraction;
+        - for each time metric M in (epoch_to_threshold, epoch_staying_above): M_mean/_ci_low/_ci_high, the
+          RESTRICTED MEAN of min(T, last epoch) over ALL runs, never-reached runs censored at the last epoch
+          (`restricted_mean_epochs`: restricted mean survival time, Royston & Parmar 2013), with its t
+          interval, in epochs; and M_n_reached. n_reached = epoch_to_threshold_n_reached, as before.
+          Changed on purpose: the mean used to average the runs that reached the threshold only (survivor
+          bias: a configuration that often fails looked fast). When every run reaches it the numbers are equal.
+        - speed_mean/_ci_low/_ci_high, speed_n_reached: a copy of the columns of `speed_metric`, the primary
+          speed metric named before looking (default epoch_staying_above); `table.attrs["speed_metric"]` says
+          which it is.
         """
+        speed_metric = self._time_metric(speed_metric, "speed_metric")
         rows = {}
         for config, runs in self.runs.groupby("config", sort=False):
             row = {"n_runs": len(runs)}
-            for column in ("test_accuracy", "train_accuracy", "epoch_to_threshold"):
+            for column in ACCURACY_METRICS:
                 mean, low, high = mean_confidence_interval(runs[column], confidence)
                 row.update({f"{column}_mean": mean, f"{column}_ci_low": low, f"{column}_ci_high": high})
-            row["n_reached"] = int(runs["epoch_to_threshold"].notna().sum())
+            for column in TIME_METRICS:
+                mean, low, high = restricted_mean_epochs(runs[column].to_numpy(), self.epochs, confidence)
+                row.update({f"{column}_mean": mean, f"{column}_ci_low": low, f"{column}_ci_high": high,
+                            f"{column}_n_reached": int(runs[column].notna().sum())})
+                if column == "epoch_to_threshold":
+                    row["n_reached"] = row["epoch_to_threshold_n_reached"]
+            row.update({f"speed_{suffix}": row[f"{speed_metric}_{suffix}"]
+                        for suffix in ("mean", "ci_low", "ci_high", "n_reached")})
             rows[config] = row
         table = pd.DataFrame.from_dict(rows, orient="index")
         table.index.name = "config"
+        table.attrs["speed_metric"] = speed_metric
         return table
 
+    def compare(self, a, b, *, metric="speed", margin, confidence=0.95, speed_metric=PRIMARY_SPEED_METRIC):
+        """Paired comparison of config `b` against config `a` on one metric: b - a, seed by seed.
+
+        - a, b: config names of this study.
+        - metric: "test_accuracy", "train_accuracy" (fractions), "epoch_to_threshold", "epoch_staying_above"
+          (epochs, censored at the last epoch), or "speed" for `speed_metric`, the primary speed metric.
+        - margin: the largest difference that does not matter in practice, in the metric's units (e.g. 3 epochs,
+          0.01 accuracy), stated before looking at the result.
+        - confidence: coverage of the interval.
+
+        Runs are paired by seed (both configs must have run the same seeds). Returns a `PairedComparison`
+        (`bn_course.statistics.paired_difference`): mean difference, the paired Student t interval from
+        `scipy.stats.ttest_rel(b, a).confidence_interval()`, n, reached k/n of each side for time metrics, and
+        the decision in words: the CI excludes 0 -> "a difference"; the CI lies within +-margin -> "no practical
+        difference"; otherwise "undecided with n seeds". Printing it gives one readable line.
+        """
+        metric = self._metric(metric, speed_metric)
+        a_values, b_values = self._paired(a, b, metric)
+        return paired_difference(a_values, b_values, margin=margin, confidence=confidence,
+                                 last_epoch=self.epochs if metric in TIME_METRICS else None,
+                                 a_name=a, b_name=b, metric=metric, unit="epochs" if metric in TIME_METRICS else "")
+
+    def comparisons(self, baseline, metric="speed", margin=None, *, confidence=0.95,
+                    speed_metric=PRIMARY_SPEED_METRIC):
+        """Tidy table of `compare(baseline, config)` for every other config, in the study's order.
+
+        Index: config (the b side). Columns: a, b, metric, unit, n, mean_difference (config - baseline), ci_low,
+        ci_high, confidence, margin, a_reached, b_reached (time metrics; <NA> otherwise), p_value, decision.
+        Draw it with `plot_comparisons` or `bn_course.study_plots.plot_paired_differences`.
+        """
+        if margin is None:
+            raise TypeError("comparisons needs margin=..., the largest difference that does not matter in practice "
+                            "(e.g. margin=3 for epochs, margin=0.01 for accuracy).")
+        self._check_config(baseline, "baseline")
+        rows = {config: self.compare(baseline, config, metric=metric, margin=margin, confidence=confidence,
+                                     speed_metric=speed_metric).as_row()
+                for config in self.curves if config != baseline}
+        if not rows:
+            raise ValueError(f"the study has no config besides the baseline {baseline!r} to compare with it.")
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.index.name = "config"
+        return table.astype({"a_reached": "Int64", "b_reached": "Int64"})
+
+    def kaplan_meier(self, metric="speed", *, confidence=0.95, speed_metric=PRIMARY_SPEED_METRIC):
+        """dict config -> `KaplanMeier`: the fraction of runs that have reached the threshold by each epoch,
+        for a time metric (default: the primary speed metric), runs that never did censored at the last epoch.
+
+        Arrays: .epochs (0..last epoch), .fraction_reached, .ci_low, .ci_high (Greenwood); see
+        `bn_course.statistics.kaplan_meier` (scipy.stats.ecdf on scipy.stats.CensoredData).
+        """
+        metric = self._time_metric(self._metric(metric, speed_metric), "metric")
+        return {config: kaplan_meier(runs[metric].to_numpy(), self.epochs, confidence)
+                for config, runs in self.runs.groupby("config", sort=False)}
+
     def plot_curves(self, metric="val_accuracy", ax=None, confidence=0.95):
-        """Mean curve of `metric` per config, over the seeds, with its 95 % t interval as a band. Returns the Axes."""
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4))
-        for config, curves in self.curves.items():
-            samples = curves[metric]
-            epochs = np.arange(1, samples.shape[1] + 1)
-            mean = samples.mean(axis=0)
-            (line,) = ax.plot(epochs, mean, label=f"{config} (n={samples.shape[0]})")
-            if samples.shape[0] > 1:
-                half_width = _half_width(samples, confidence)
-                ax.fill_between(epochs, mean - half_width, mean + half_width, color=line.get_color(), alpha=0.2)
-        ax.set(xlabel="epoch", ylabel=metric, title=f"{metric}: mean over seeds, {confidence:.0%} confidence band")
-        ax.grid(alpha=0.3)
-        ax.legend()
-        return ax
+        """Mean curve of `metric` per config, over the seeds, with its t interval as a band (none for a single
+        seed). Colours from `PALETTE`. Returns the Axes."""
+        available = list(next(iter(self.curves.values())))
+        if metric not in available:
+            raise ValueError(f"metric must be one of {available}; got {metric!r}.")
+        return plot_curves({config: curves[metric] for config, curves in self.curves.items()}, ax=ax, metric=metric,
+                           confidence=confidence)
+
+    def plot_time_to_threshold(self, metric="speed", *, ax=None, band=True, speed_metric=PRIMARY_SPEED_METRIC):
+        """Kaplan-Meier curves of `kaplan_meier(metric)`, one per config. Returns the Axes."""
+        resolved = self._metric(metric, speed_metric)
+        rule = "first crossing" if resolved == "epoch_to_threshold" else "staying above"
+        return plot_kaplan_meier(self.kaplan_meier(resolved), ax=ax, band=band,
+                                 title=f"Runs whose test accuracy is >= {self.threshold:g} ({rule})")
+
+    def plot_comparisons(self, baseline, metric="speed", margin=None, *, ax=None, confidence=0.95,
+                         speed_metric=PRIMARY_SPEED_METRIC):
+        """Dot-and-interval plot of `comparisons(baseline, metric, margin)`: one row per config. Returns the Axes."""
+        table = self.comparisons(baseline, metric, margin, confidence=confidence, speed_metric=speed_metric)
+        return plot_paired_differences(table, ax=ax)
+
+    def _metric(self, metric, speed_metric):
+        if metric == "speed":
+            return self._time_metric(speed_metric, "speed_metric")
+        if metric not in ACCURACY_METRICS + TIME_METRICS:
+            raise ValueError(f"metric must be 'speed' or one of {list(ACCURACY_METRICS + TIME_METRICS)}; got "
+                             f"{metric!r}.")
+        return metric
+
+    @staticmethod
+    def _time_metric(metric, name):
+        if metric not in TIME_METRICS:
+            raise ValueError(f"{name} must be one of {list(TIME_METRICS)}; got {metric!r}.")
+        return metric
+
+    def _check_config(self, config, name):
+        if config not in self.curves:
+            raise ValueError(f"{name} must be one of the study's configs {list(self.curves)}; got {config!r}.")
+
+    def _paired(self, a, b, metric):
+        """The values of `metric` for configs a and b, aligned by seed."""
+        self._check_config(a, "a")
+        self._check_config(b, "b")
+        by_seed = {config: self.runs[self.runs["config"] == config].set_index("seed")[metric] for config in (a, b)}
+        if set(by_seed[a].index) != set(by_seed[b].index):
+            raise ValueError(f"{a!r} and {b!r} must be run with the same seeds to be paired; got "
+                             f"{sorted(by_seed[a].index)} and {sorted(by_seed[b].index)}.")
+        seeds = list(by_seed[a].index)
+        return by_seed[a].loc[seeds].to_numpy(float), by_seed[b].loc[seeds].to_numpy(float)
 
 
 def _progress_bar(*, total, enabled):
@@ -125,7 +236,8 @@ def run_study(configs, data, *, seeds=range(10), epochs=EPOCHS, threshold=0.8, p
     - data: a `bn_course.data.Dataset`.
     - seeds: an iterable of integer seeds; seed s also drives the shuffling of its run (random_state=s).
     - epochs: epochs per run (batch size 32, validation on the test split at every epoch end).
-    - threshold: val_accuracy level in (0, 1] for epoch_to_threshold (a fraction, not a percentage).
+    - threshold: val_accuracy level in (0, 1] for epoch_to_threshold and epoch_staying_above (a fraction, not a
+      percentage).
     - progress: show a tqdm progress bar counting runs.
 
     Configurations that differ only in initial weights or learning rate (a sweep) train together in one graph;
@@ -158,11 +270,13 @@ def run_study(configs, data, *, seeds=range(10), epochs=EPOCHS, threshold=0.8, p
     for name, (curves, train_accuracy, test_accuracy) in results.items():
         for index, seed in enumerate(seeds):
             reached = first_epoch_reaching(curves["val_accuracy"][index], threshold)
+            staying = first_epoch_staying(curves["val_accuracy"][index], threshold)
             rows.append({"config": name, "seed": seed, "train_accuracy": train_accuracy[index],
                          "test_accuracy": test_accuracy[index],
-                         "epoch_to_threshold": np.nan if reached is None else float(reached)})
+                         "epoch_to_threshold": np.nan if reached is None else float(reached),
+                         "epoch_staying_above": np.nan if staying is None else float(staying)})
     rows.sort(key=lambda row: list(configs).index(row["config"]))
-    return Study(runs=pd.DataFrame(rows, columns=["config", "seed", "train_accuracy", "test_accuracy", "epoch_to_threshold"]),
+    return Study(runs=pd.DataFrame(rows, columns=RUN_COLUMNS),
                  curves={name: results[name][0] for name in configs}, threshold=threshold)
 
 
