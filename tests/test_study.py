@@ -265,7 +265,10 @@ def test_comparisons_table(study):
     with pytest.raises(TypeError, match="margin="):
         study.comparisons("bn", "test_accuracy")
     ax = study.plot_comparisons("bn", "test_accuracy", 0.01)
-    assert len([line for line in ax.get_lines() if line.get_marker() == "o"]) == 2
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    # one dot per config, in the colour the config has in plot_curves (plain is the 2nd config, deep the 3rd)
+    assert [dot.get_color() for dot in dots] == [PALETTE[1], PALETTE[2]]
+    assert [dot.get_xdata()[0] for dot in dots] == pytest.approx(list(table["mean_difference"]))
 
 
 @pytest.mark.parametrize("arguments, message", [

@@ -33,6 +33,7 @@ from bn_course.statistics import (  # noqa: F401  (re-exported: bn_course.study'
 )
 from bn_course.study_plots import (  # noqa: F401
     PALETTE,
+    palette_color,
     plot_band,
     plot_curves,
     plot_kaplan_meier,
@@ -182,9 +183,11 @@ class Study:
 
     def plot_comparisons(self, baseline, metric="speed", margin=None, *, ax=None, confidence=0.95,
                          speed_metric=PRIMARY_SPEED_METRIC):
-        """Dot-and-interval plot of `comparisons(baseline, metric, margin)`: one row per config. Returns the Axes."""
+        """Dot-and-interval plot of `comparisons(baseline, metric, margin)`: one row per config, in the colour the
+        config has in `plot_curves`. Returns the Axes."""
         table = self.comparisons(baseline, metric, margin, confidence=confidence, speed_metric=speed_metric)
-        return plot_paired_differences(table, ax=ax)
+        colors = [palette_color(list(self.curves).index(config)) for config in table.index]
+        return plot_paired_differences(table, ax=ax, colors=colors)
 
     def _metric(self, metric, speed_metric):
         if metric == "speed":

@@ -72,11 +72,12 @@ def plot_curves(curves, *, ax=None, metric="", confidence=0.95):
     return ax
 
 
-def plot_kaplan_meier(curves, *, ax=None, band=True, title="Runs that have reached the threshold"):
+def plot_kaplan_meier(curves, *, ax=None, band=True, title="Runs that have reached the threshold", colors=None):
     """Kaplan-Meier curves: the fraction of runs that have reached a threshold by each epoch, one per configuration.
 
     - curves: dict name -> `bn_course.statistics.KaplanMeier` (or a single KaplanMeier).
     - band: draw Greenwood's pointwise interval as a shaded step band.
+    - colors: one colour per curve (default: `PALETTE` in order).
     Returns the Axes: a step line per configuration (x = epoch 0..last, y = fraction in [0, 1]).
     """
     if isinstance(curves, KaplanMeier):
@@ -86,8 +87,8 @@ def plot_kaplan_meier(curves, *, ax=None, band=True, title="Runs that have reach
                         "(from bn_course.statistics.kaplan_meier or Study.kaplan_meier).")
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
-    for index, (name, curve) in enumerate(curves.items()):
-        color = palette_color(index)
+    colors = _colors(colors, len(curves))
+    for color, (name, curve) in zip(colors, curves.items()):
         label = f"{name} ({curve.n_reached}/{curve.n} reached)".strip()
         ax.step(curve.epochs, curve.fraction_reached, where="post", color=color, label=label)
         if band:
@@ -95,16 +96,18 @@ def plot_kaplan_meier(curves, *, ax=None, band=True, title="Runs that have reach
                             linewidth=0)
     ax.set(xlabel="epoch", ylabel="fraction of runs reached (Kaplan-Meier)", ylim=(-0.02, 1.02), title=title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="best", fontsize="small")
     return ax
 
 
-def plot_paired_differences(comparisons, *, ax=None, show_decision=True):
+def plot_paired_differences(comparisons, *, ax=None, show_decision=True, colors=None):
     """Dot-and-interval plot of paired differences: one row per comparison, a zero line and the margin band.
 
     - comparisons: a `PairedComparison`, a list of them, or the DataFrame of `Study.comparisons` (columns a, b,
       mean_difference, ci_low, ci_high, margin, decision, metric, unit, confidence).
     - show_decision: add each row's decision under its label.
+    - colors: one colour per row (default: `PALETTE` in order); `Study.plot_comparisons` gives each config the
+      colour it has in the study's other plots.
     Each row: a dot at the mean difference b - a and a horizontal line over its confidence interval; the grey
     band is -margin..+margin (the differences that do not matter), the dashed line is 0. An interval off the
     zero line is "a difference"; inside the band "no practical difference"; otherwise undecided.
@@ -124,8 +127,7 @@ def plot_paired_differences(comparisons, *, ax=None, show_decision=True):
             ax.fill_betweenx([y - 0.4, y + 0.4], -row["margin"], row["margin"], color=REFERENCE_COLOR, alpha=0.2,
                              linewidth=0)
     ax.axvline(0, color="black", linestyle="--", linewidth=1)
-    for index, (y, row) in enumerate(zip(positions, rows)):
-        color = palette_color(index)
+    for color, y, row in zip(_colors(colors, len(rows)), positions, rows):
         ax.plot([row["ci_low"], row["ci_high"]], [y, y], color=color, linewidth=2.5, solid_capstyle="butt")
         ax.plot([row["mean_difference"]], [y], "o", color=color, markersize=7)
     labels = [f"{row['b']} \u2212 {row['a']}" + (f"\n{row['decision']}" if show_decision else "") for row in rows]
@@ -154,6 +156,15 @@ def draw_bayes_accuracy(ax, *, factor=0.8, noise=0.1, accuracy=None):
     ax.axhline(accuracy, color=REFERENCE_COLOR, linestyle="-.", linewidth=1.2,
                label=f"Bayes-optimal accuracy {accuracy:.3f}")
     return ax
+
+
+def _colors(colors, count):
+    if colors is None:
+        return [palette_color(index) for index in range(count)]
+    colors = list(colors)
+    if len(colors) != count:
+        raise ValueError(f"colors must give one colour per series ({count}); got {len(colors)}.")
+    return colors
 
 
 def _runs_by_epochs(curves, name="curves"):
