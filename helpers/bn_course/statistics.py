@@ -46,7 +46,7 @@ def mean_confidence_interval(values, confidence=0.95):
     Returns (mean, low, high): low/high = mean -/+ t_{(1+confidence)/2, n-1} * s / sqrt(n), with s the
     sample standard deviation (ddof=1) and t the quantile of Student's t with n - 1 degrees of freedom
     (scipy.stats.t). With a single value the interval is undefined: (value, nan, nan); with none,
-    (nan, nan, nan).
+    (nan, nan, nan). Raises ValueError for a confidence outside (0, 1) (e.g. 95 instead of 0.95).
     """
     _check_confidence(confidence)
     array = np.asarray(values, dtype=float).ravel()
