@@ -8,7 +8,16 @@ import numpy as np
 
 
 class CheckFailed(AssertionError):
-    """A check did not pass; the message is written for the learner."""
+    """A check did not pass; the message is written for the learner.
+
+    In Jupyter, IPython shows an exception through its `_render_traceback_` when it has one: a failed check
+    shows its message first and alone, not under the checks' own source. The cell's output is still an
+    error, so nbgrader scores the test 0.
+    """
+
+    def _render_traceback_(self):
+        return [f"{type(self).__name__}: {line}" if index == 0 else line
+                for index, line in enumerate(str(self).splitlines())]
 
 
 def _fail(name, problem, *, expected=None, got=None, hint=None):
