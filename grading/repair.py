@@ -13,6 +13,7 @@ cell of the release that has nbgrader metadata, `repair_notebook` finds the subm
 
 The matched cell gets the release's metadata and cell type back. A release cell that matches nothing is put
 back from the release (nbgrader then restores a test cell's code, hidden tests included, from its gradebook).
+Notebook-level metadata that would break the feedback page (widget state without `state`) is removed.
 Each change is a `Repair`, described for the student. Run `python -m grading.repair SUBMISSION RELEASE` to
 see what would change.
 """
@@ -29,7 +30,7 @@ CONTENT_THRESHOLD = 0.6  # share of an answer cell's given lines (or text simila
 
 @dataclass
 class Repair:
-    kind: str  # metadata | duplicate | cell_type | edited | restored | unknown_cell
+    kind: str  # metadata | duplicate | cell_type | edited | restored | unknown_cell | notebook_metadata
     cell: str  # the grade id concerned
     message: str  # for the student
 
@@ -227,6 +228,25 @@ def _summarise_metadata(repairs):
     return [Repair("metadata", ", ".join(restored), message), *others]
 
 
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _normalise_notebook_metadata(notebook, repairs):
+    """Drop notebook-level widget metadata that nbconvert cannot render (Colab saves `widgets` without `state`).
+
+    Widget state only redraws progress bars and sliders; grading never needs it, and with it malformed nbconvert
+    fails on the feedback page."""
+    widgets = notebook.metadata.get("widgets")
+    if widgets is None:
+        return
+    state = widgets.get(WIDGET_STATE) if isinstance(widgets, dict) else None
+    if not isinstance(state, dict) or not isinstance(state.get("state"), dict):
+        del notebook.metadata["widgets"]
+        repairs.append(Repair("notebook_metadata", "", "The notebook's saved widget information (written by editors such "
+                              "as Colab) was incomplete; it was removed so that your feedback page can be drawn. Your "
+                              "answers were not changed."))
+
+
 def repair_notebook(submission, release):
     """Return (repaired copy of `submission`, list of `Repair`) given the released notebook."""
     notebook = copy.deepcopy(submission)
@@ -242,6 +262,7 @@ def repair_notebook(submission, release):
     for grade_id, index in matches.items():
         _restore(cells[index], release_cells[grade_id], repairs)
     notebook.cells = _insert_missing(cells, release_cells, matches, repairs)
+    _normalise_notebook_metadata(notebook, repairs)
     notebook.nbformat, notebook.nbformat_minor = 4, max(notebook.get("nbformat_minor", 0), 5)
     _unique_ids(notebook.cells)
     return notebook, _summarise_metadata(repairs)
