@@ -11,8 +11,10 @@ Runs real `nbgrader generate_feedback`; nbgrader_config.py adds two preprocessor
 - `GradingNotes` puts the grading report of `grading.autograde` on top: what was repaired and what went
   wrong (time-outs, input(), memory, syntax errors, failed tests).
 
-A submission without a gradable notebook gets a short HTML page with its report instead. Finally every
-feedback file is checked for lines of hidden test code; a file that contains one is deleted and reported.
+A submission whose page nbgrader could not render, or without a gradable notebook, gets a short HTML page
+instead: why, the score, the per-test results and the grading notes. Finally every feedback file is checked
+for lines of hidden test code that neither the released notebook nor the student's own submission holds; a
+file that shows one is deleted and reported.
 """
 import argparse
 import html
@@ -91,11 +93,17 @@ def notes_markdown(report):
     return "\n".join(lines)
 
 
-def missing_page(report, score, max_score):
-    items = "".join(f"<li>{html.escape(problem)}</li>" for problem in report["problems"])
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{report['assignment']}</title></head><body>"
+def missing_page(report, score, max_score, *, reason, results=()):
+    """A plain HTML page for a submission whose feedback nbgrader could not render: why, the score, the
+    per-test results (name, points, max points) and the grading notes."""
+    rows = "".join(f"<tr><td>{html.escape(name)}</td><td>{points:g} / {maximum:g}</td></tr>" for name, points, maximum in results)
+    table = f"<h2>Results per test</h2><table><tr><th>test</th><th>points</th></tr>{rows}</table>" if rows else ""
+    items = "".join(f"<li>{html.escape(note)}</li>" for note in
+                    [repair["message"] for repair in report["repairs"] if repair["message"]] + report["problems"])
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(report['assignment'])}</title></head><body>"
             f"<h1>{html.escape(report['assignment'])} — feedback for {html.escape(report['student'])}</h1>"
-            f"<p>Score: {score:g} / {max_score:g}</p><h2>Notes from grading</h2><ul>{items}</ul></body></html>")
+            f"<p><strong>Why this page is short:</strong> {html.escape(reason)}</p>"
+            f"<p>Score: {score:g} / {max_score:g}</p>{table}<h2>Notes from grading</h2><ul>{items}</ul></body></html>")
 
 
 def hidden_lines(course, assignment):
@@ -119,11 +127,25 @@ def visible_text(page):
     return re.sub(r"[ \t]+", " ", text)
 
 
-def leaks(page, secret_lines, public_text=""):
-    """The hidden lines that appear in `page`, except those also visible in the released notebook."""
+def leaks(page, secret_lines, public_text="", own_lines=frozenset()):
+    """The hidden lines that appear in `page`, except those also in the released notebook (`public_text`) and
+    those the student wrote in their own submission (`own_lines`, stripped): showing a student their own line
+    reveals nothing, even when a hidden test has the same line (e.g. `import tensorflow as tf`)."""
     text = visible_text(page)
     return sorted(line for line in secret_lines
-                  if re.sub(r"[ \t]+", " ", line) in text and line not in public_text)
+                  if re.sub(r"[ \t]+", " ", line) in text and line not in public_text and line not in own_lines)
+
+
+def submitted_lines(course, student, assignment):
+    """Every line (stripped) of the notebooks the student handed in for `assignment`."""
+    lines = set()
+    for path in (Path(course) / "submitted" / student / assignment).glob("*.ipynb"):
+        try:
+            notebook = nbformat.read(path, as_version=4)
+        except Exception:  # an unreadable file holds no line the student could be shown back
+            continue
+        lines.update(line.strip() for cell in notebook.cells for line in cell.get("source", "").splitlines())
+    return lines
 
 
 def feedback(course, assignment_ids=None):
@@ -138,22 +160,26 @@ def feedback(course, assignment_ids=None):
                               env=nbgrader_env(PYTHONPATH=str(PACKAGE_PARENT)))
         if result.returncode != 0:
             print(result.stdout, result.stderr, file=sys.stderr)
+        reason = ("nbgrader could not draw your notebook as a page; the results below are complete."
+                  if result.returncode != 0 else "there was no notebook to draw; see the notes below.")
         for student in submissions(course, assignment):
-            written[student, assignment] = write_missing_page(course, student, assignment)
+            written[student, assignment] = write_missing_page(course, student, assignment, reason=reason)
         for path in check_no_leaks(course, assignment, written):
             print(f"DELETED {path}: it showed hidden test code", file=sys.stderr)
     return written
 
 
-def write_missing_page(course, student, assignment):
+def write_missing_page(course, student, assignment, *, reason):
     path = Path(course) / "feedback" / student / assignment / f"{assignment}.html"
     report = read_report(course, student, assignment)
     if not path.exists() and report:
         with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gradebook:
             submission = gradebook.find_submission(assignment, student)
             score, max_score = submission.score, submission.max_score
+            results = [(grade.name, grade.score, grade.max_score) for notebook in submission.notebooks
+                       for grade in notebook.grades]
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(missing_page(report, score, max_score), encoding="utf-8")
+        path.write_text(missing_page(report, score, max_score, reason=reason, results=results), encoding="utf-8")
     return path
 
 
@@ -164,7 +190,8 @@ def check_no_leaks(course, assignment, written):
     public_text = "\n".join(cell.source for cell in release.cells)
     deleted = []
     for (student, name), path in written.items():
-        if name == assignment and path.exists() and leaks(path.read_text(encoding="utf-8"), secrets, public_text):
+        if name == assignment and path.exists() and leaks(path.read_text(encoding="utf-8"), secrets, public_text,
+                                                          submitted_lines(course, student, assignment)):
             path.unlink()
             deleted.append(path)
     return deleted
