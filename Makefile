@@ -20,10 +20,11 @@ export TF_ENABLE_ONEDNN_OPTS := 0
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt constraints.txt helpers/pyproject.toml
+$(STAMP): requirements.txt constraints.txt helpers/pyproject.toml grading/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e helpers
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e grading
 	touch $(STAMP)
 
 lab: $(STAMP)

@@ -9,7 +9,6 @@ graded three more times (JOBS=1 once, JOBS=2 twice) to check that scores do not 
 import json
 import re
 import shutil
-import sys
 import time
 
 import nbformat
@@ -17,11 +16,9 @@ import pytest
 
 from battery_cases import ASSIGNMENT, CASES, CELL_TIMEOUT, FULL, MEMORY_GB, build_submission
 from course import ROOT, notebook_path, read_notebook, scores
-
-sys.path.insert(0, str(ROOT))
-from grading.autograde import autograde  # noqa: E402
-from grading.course import nbgrader_env, run_nbgrader  # noqa: E402
-from grading.feedback import BEGIN, END, feedback, visible_text  # noqa: E402
+from grading.autograde import autograde
+from grading.course import nbgrader_env, run_nbgrader
+from grading.feedback import BEGIN, END, feedback, visible_text
 
 def fresh_course(released_course, destination):
     """The released course without anyone's submissions: config, release, helpers and the gradebook."""

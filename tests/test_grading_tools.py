@@ -1,15 +1,15 @@
 """Unit tests of the instructor tools in grading/ that need no nbgrader run (seconds, no kernel)."""
 import copy
+import os
+import subprocess
 import sys
 
 import nbformat
 import pytest
 
 from course import ROOT, ASSIGNMENTS, notebook_path, read_notebook
+from grading.repair import grading_metadata, repair_notebook
 from submissions import completed, released, solution_cells
-
-sys.path.insert(0, str(ROOT))
-from grading.repair import grading_metadata, repair_notebook  # noqa: E402
 
 ASSIGNMENT = "02-baseline"
 
@@ -138,6 +138,24 @@ def test_every_release_survives_stripping(assignment):
         c.pop("id", None)
     repaired, _ = repair_notebook(stripped, release)
     assert grade_ids(repaired) == grade_ids(release)
+
+
+# --- packaging: `grading` is installed, and its commands run from the repository root ----------------------------
+
+def test_grading_is_the_installed_package_wherever_python_starts(tmp_path):
+    """`make install` installs grading/ editable: nbgrader imports grading.feedback's preprocessors (named in
+    nbgrader_config.py) from any directory, e.g. a sandbox or formgrader started elsewhere."""
+    code = "import grading.autograde, grading.feedback; print(grading.__file__)"
+    found = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == str(ROOT / "grading" / "__init__.py")
+
+
+def test_python_m_grading_autograde_runs_from_the_repository_root():
+    result = subprocess.run([sys.executable, "-m", "grading.autograde", "-h"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "--jobs" in result.stdout and "--memory-gb" in result.stdout
 
 
 # --- helpers ship no solution -------------------------------------------------------------------------------------
