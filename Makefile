@@ -1,5 +1,6 @@
 # Batch Normalization, hands-on — the two commands of the README are `make lab` and `make test`.
 # Both create the virtual environment on first use (pinned versions, see requirements.txt / constraints.txt).
+# `make test-full` runs every test, the heavy ones too (see CONTRIBUTING.md).
 
 PYTHON ?= python3
 VENV := .venv
@@ -16,7 +17,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: lab test bench install release autograde feedback grades solutions-outputs clean
+.PHONY: lab test test-full bench install release autograde feedback grades solutions-outputs clean
 
 install: $(STAMP)
 
@@ -30,8 +31,18 @@ $(STAMP): requirements.txt constraints.txt helpers/pyproject.toml grading/pyproj
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
 
+# The everyday lane: every test not marked `full` (pytest.ini). PYTEST_ARGS adds options, e.g. PYTEST_ARGS=-x.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not full" $(PYTEST_ARGS)
+
+# The full lane, before resolving an issue: every pytest test (`make test`'s and the `full` ones), then each
+# target of FULL_TARGETS in order. A heavier check with a target of its own (the trainer's equivalence evidence,
+# browser tests, a Colab-stack canary) joins the lane by defining its rule and adding, below this line:
+#     FULL_TARGETS += equivalence
+FULL_TARGETS :=
+test-full: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	for target in $(FULL_TARGETS); do $(MAKE) --no-print-directory "$$target" || exit 1; done
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_training.py

@@ -4,12 +4,15 @@ Tests never run nbgrader in the repository itself: `nbgrader generate_assignment
 source_with_tests/ into the course root, and grading writes submitted/, autograded/ and feedback/.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
+
+from grading.feedback import BEGIN, END, visible_text
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -32,6 +35,17 @@ def copy_course(destination):
             shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
         else:
             shutil.copy2(source, destination / name)
+    return destination
+
+
+def fresh_course(released_course, destination):
+    """The released course without anyone's submissions: config, release, helpers and the gradebook."""
+    destination = Path(destination)
+    destination.mkdir(parents=True)
+    for name in ("nbgrader_config.py", "gradebook.db"):
+        shutil.copy2(Path(released_course) / name, destination / name)
+    for name in ("notebooks", "helpers"):
+        shutil.copytree(Path(released_course) / name, destination / name, ignore=shutil.ignore_patterns("*.egg-info"))
     return destination
 
 
@@ -82,3 +96,33 @@ def total(cell_scores):
 
 def max_total(cell_scores):
     return sum(maximum for _, maximum in cell_scores.values())
+
+
+def hidden_test_lines(assignment):
+    """Lines of hidden test code, read from the source notebook (independently of grading/)."""
+    source = read_notebook(notebook_path(ROOT, "solutions", assignment))
+    release = read_notebook(notebook_path(ROOT, "notebooks", assignment))
+    public = "\n".join(cell.source for cell in release.cells)
+    lines = set()
+    for cell in source.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            if BEGIN in line or END in line:
+                inside = BEGIN in line
+            elif inside and len(line.strip()) >= 12 and line.strip() not in public:
+                lines.add(re.sub(r"\s+", " ", line.strip()))
+    return lines
+
+
+def feedback_text(course, student, assignment):
+    """What a reader sees in `student`'s feedback page for `assignment` (blanks collapsed)."""
+    path = notebook_path(Path(course) / "feedback", student, assignment).with_suffix(".html")
+    assert path.exists(), f"no feedback file for {student}"
+    return re.sub(r"\s+", " ", visible_text(path.read_text(encoding="utf-8")))
+
+
+def shown_hidden_lines(text, assignment):
+    """The lines of `assignment`'s hidden test code that appear in the feedback text `text`."""
+    secrets = hidden_test_lines(assignment)
+    assert secrets, f"{assignment} has no hidden test lines to look for"
+    return sorted(line for line in secrets if line in text)
