@@ -17,7 +17,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: lab test test-full bench install release autograde feedback grades solutions-outputs clean
+.PHONY: lab test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
 
 install: $(STAMP)
 
@@ -36,16 +36,29 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -m "not full" $(PYTEST_ARGS)
 
 # The full lane, before resolving an issue: every pytest test (`make test`'s and the `full` ones), then each
-# target of FULL_TARGETS in order. A heavier check with a target of its own (the trainer's equivalence evidence,
-# browser tests, a Colab-stack canary) joins the lane by defining its rule and adding, below this line:
-#     FULL_TARGETS += equivalence
-FULL_TARGETS :=
+# target of FULL_TARGETS in order: the trainer's one-epoch checks with oneDNN limited to AVX2, and its
+# equivalence evidence. A heavier check with a target of its own (browser tests, a Colab-stack canary) joins
+# the lane by defining its rule and adding it to FULL_TARGETS.
+FULL_TARGETS := trainer-avx2 equivalence
 test-full: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	for target in $(FULL_TARGETS); do $(MAKE) --no-print-directory "$$target" || exit 1; done
 
+# The benchmark and the equivalence evidence use the test zoo's models (tests/zoo.py).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_training.py
+	PYTHONPATH=tests $(BIN)/python benchmarks/bench_training.py
+
+# The trainer against model.fit, statistically (about 80 min on 2 cores; EQUIVALENCE_ARGS to shorten, see -h).
+# Writes benchmarks/EQUIVALENCE.md, committed with its date and machine.
+equivalence: $(STAMP)
+	PYTHONPATH=tests $(BIN)/python benchmarks/equivalence.py $(EQUIVALENCE_ARGS)
+
+# The paired one-epoch checks again with oneDNN limited to AVX2, after printing the CPU's vector extensions:
+# the tolerance each check measures must hold whatever instructions the kernels use.
+trainer-avx2: $(STAMP)
+	@echo "CPU: $$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2)"
+	@echo "vector extensions: $$(grep -m1 -o -w 'avx2\|avx512f\|avx512_bf16\|avx512_fp16\|amx_tile' /proc/cpuinfo 2>/dev/null | sort -u | tr '\n' ' ')"
+	ONEDNN_MAX_CPU_ISA=AVX2 $(BIN)/python -m pytest tests/test_fast.py -k "one_epoch or drift" -rA -p no:nbval -o addopts="-p no:cacheprovider"
 
 # Re-execute the solution notebooks in place, so the outputs nbval compares against are current.
 solutions-outputs: $(STAMP)
