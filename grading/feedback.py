@@ -106,19 +106,26 @@ def missing_page(report, score, max_score, *, reason, results=()):
             f"<p>Score: {score:g} / {max_score:g}</p>{table}<h2>Notes from grading</h2><ul>{items}</ul></body></html>")
 
 
-def hidden_lines(course, assignment):
-    """The lines of hidden test code (at least 12 characters) of `assignment`, from the gradebook."""
+def hidden_test_lines(sources, *, min_length=12):
+    """The lines (stripped) between `### BEGIN HIDDEN TESTS` and `### END HIDDEN TESTS` in the cell sources
+    `sources`, of at least `min_length` characters (shorter ones, like `assert ok`, say nothing). The one parser
+    of hidden regions for the leak checks, grading's and the tests'."""
     found = set()
-    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gradebook:
-        for notebook in gradebook.find_assignment(assignment).notebooks:
-            for cell in notebook.source_cells:
-                hidden = False
-                for line in (cell.source or "").splitlines():
-                    if BEGIN in line or END in line:
-                        hidden = BEGIN in line
-                    elif hidden and len(line.strip()) >= 12:
-                        found.add(line.strip())
+    for source in sources:
+        hidden = False
+        for line in (source or "").splitlines():
+            if BEGIN in line or END in line:
+                hidden = BEGIN in line
+            elif hidden and len(line.strip()) >= min_length:
+                found.add(line.strip())
     return found
+
+
+def hidden_lines(course, assignment):
+    """The lines of hidden test code of `assignment`, from the gradebook."""
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gradebook:
+        return hidden_test_lines(cell.source for notebook in gradebook.find_assignment(assignment).notebooks
+                                 for cell in notebook.source_cells)
 
 
 def visible_text(page):

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import nbformat
 
-from grading.feedback import BEGIN, END, visible_text
+import grading.feedback as grading_feedback
+from grading.feedback import visible_text
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -99,19 +100,12 @@ def max_total(cell_scores):
 
 
 def hidden_test_lines(assignment):
-    """Lines of hidden test code, read from the source notebook (independently of grading/)."""
+    """Lines of hidden test code not shown in the release, read from the source notebook (not the gradebook)."""
     source = read_notebook(notebook_path(ROOT, "solutions", assignment))
     release = read_notebook(notebook_path(ROOT, "notebooks", assignment))
     public = "\n".join(cell.source for cell in release.cells)
-    lines = set()
-    for cell in source.cells:
-        inside = False
-        for line in cell.source.splitlines():
-            if BEGIN in line or END in line:
-                inside = BEGIN in line
-            elif inside and len(line.strip()) >= 12 and line.strip() not in public:
-                lines.add(re.sub(r"\s+", " ", line.strip()))
-    return lines
+    return {re.sub(r"\s+", " ", line) for line in grading_feedback.hidden_test_lines(cell.source for cell in source.cells)
+            if line not in public}
 
 
 def feedback_text(course, student, assignment):

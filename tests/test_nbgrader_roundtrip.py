@@ -20,12 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from course import (ASSIGNMENTS, copy_course, feedback_text, fresh_course, max_total, nbgrader, scores,
-                    shown_hidden_lines, submit, total)
+from course import (ASSIGNMENTS, copy_course, feedback_text, fresh_course, hidden_test_lines, max_total, nbgrader,
+                    scores, shown_hidden_lines, submit, total)
 from grading.autograde import autograde
 from grading.course import run_nbgrader
 from grading.feedback import feedback
-from submissions import WRONG_ANSWERS, completed, released
+from submissions import WRONG_ANSWERS, completed, released, solution_cells
 
 
 def submit_three_students(course, assignment):
@@ -34,6 +34,18 @@ def submit_three_students(course, assignment):
     submit(course, "untouched", assignment, released(assignment, root=course))
     if assignment in WRONG_ANSWERS:
         submit(course, "wrong", assignment, completed(assignment, WRONG_ANSWERS[assignment]["answers"], root=course))
+
+
+# A correct answer may hold a line that a hidden test also holds: 04's answer starting with this import.
+SHARES_LINES, SHARED_LINE_ASSIGNMENT, SHARED_LINE = "shares_lines", "04-bn-before", "import tensorflow as tf"
+
+
+def shares_a_hidden_line():
+    """The first answer of the shared-line assignment, with SHARED_LINE (a hidden test's line too) on top."""
+    grade_id, source = next((grade_id, source) for grade_id, source in solution_cells(SHARED_LINE_ASSIGNMENT).items()
+                            if not grade_id.startswith("written"))
+    assert SHARED_LINE in hidden_test_lines(SHARED_LINE_ASSIGNMENT), "the case needs a line the hidden tests hold"
+    return {grade_id: f"{SHARED_LINE}\n{source}"}
 
 
 def grade_three_students(course, assignment):
@@ -51,6 +63,7 @@ def merged_batch(released_course, tmp_path_factory):
     course = fresh_course(released_course, tmp_path_factory.mktemp("merged") / "course")
     for assignment in ASSIGNMENTS:
         submit_three_students(course, assignment)
+    submit(course, SHARES_LINES, SHARED_LINE_ASSIGNMENT, completed(SHARED_LINE_ASSIGNMENT, shares_a_hidden_line(), root=course))
     reports = autograde(course, ASSIGNMENTS, jobs=2)
     feedback(course, ASSIGNMENTS)
     graded = {assignment: scores(course, assignment) for assignment in ASSIGNMENTS}
@@ -105,7 +118,7 @@ def test_every_assignment_has_a_wrong_answer_in_make_test():
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_submission_was_graded_and_the_complete_one_has_nothing_to_report(merged_batch, assignment):
     _, reports, _ = merged_batch
-    students = sorted(student for student, name in reports if name == assignment)
+    students = sorted(student for student, name in reports if name == assignment and student != SHARES_LINES)
     assert students == ["complete", "untouched", "wrong"]
     assert all(reports[student, assignment]["status"] == "ok" for student in students), reports
     complete = reports["complete", assignment]
@@ -139,3 +152,13 @@ def test_feedback_made_by_plain_nbgrader_hides_hidden_tests_too(merged_batch, as
     assert failed_hidden and all(line in text for line in failed_hidden)
     problems = [re.sub(r"\s+", " ", problem.replace("`", "")) for problem in reports["wrong", assignment]["problems"]]
     assert problems and all(problem in text for problem in problems), problems
+
+
+def test_a_correct_answer_sharing_a_line_with_a_hidden_test_keeps_its_feedback(merged_batch):
+    """The leak check once deleted this page and told the instructor that hidden tests had leaked."""
+    course, reports, graded = merged_batch
+    cells = graded[SHARED_LINE_ASSIGNMENT][SHARES_LINES]
+    assert total(cells) == max_total(cells), cells
+    text = feedback_text(course, SHARES_LINES, SHARED_LINE_ASSIGNMENT)
+    assert SHARED_LINE in text
+    assert shown_hidden_lines(text, SHARED_LINE_ASSIGNMENT) == [SHARED_LINE], "only the student's own line is shown"
