@@ -15,7 +15,6 @@ import datetime
 import os
 import platform
 import statistics
-import sys
 import time
 
 import numpy as np

@@ -5,13 +5,13 @@ so nothing is downloaded at run time.
 """
 import contextlib
 import functools
-import math
-import numbers
 import random
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.datasets import make_circles
+
+from bn_course.arguments import check_noise, is_integer
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def load_circles(*, n_samples=1000, noise=0.1, random_state=1, n_train=500):
 def _check_circles_arguments(*, n_samples, noise, random_state, n_train):
     """Raise ValueError with the expected form of the first invalid argument of load_circles."""
     for name, value in [("n_samples", n_samples), ("random_state", random_state), ("n_train", n_train)]:
-        if not _is_integer(value):
+        if not is_integer(value):
             raise ValueError(f"{name} must be an integer; got {value!r}.")
     if n_samples < 2:
         raise ValueError(f"n_samples must be at least 2 (one training and one test point); got {n_samples}.")
@@ -59,17 +59,9 @@ def _check_circles_arguments(*, n_samples, noise, random_state, n_train):
         # Without this, n_train >= n_samples silently gives an empty test set.
         raise ValueError(f"n_train must satisfy 0 < n_train < n_samples = {n_samples}, so that both splits "
                          f"are non-empty; got n_train={n_train}.")
-    if not _is_real(noise) or not (math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite number >= 0 (a standard deviation); got {noise!r}.")
+    check_noise(noise)
 
 
-def _is_integer(value):
-    # bool is an Integral, but True as a sample count is a mistake, not a request for one sample.
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def load_mnist1d(*, standardize=True):

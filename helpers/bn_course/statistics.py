@@ -21,12 +21,13 @@ them with the columns of `Study.runs`. The formulas and their sources:
   process; `test_set_standard_error`: the binomial sampling error of an accuracy measured on a fixed test set.
 """
 import math
-import numbers
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import integrate, optimize, special, stats
+
+from bn_course.arguments import check_noise, is_integer, is_real
 
 UNDECIDED, DIFFERENCE, NO_PRACTICAL_DIFFERENCE = "undecided", "a difference", "no practical difference"
 
@@ -273,7 +274,7 @@ def paired_difference(a, b, *, margin, confidence=0.95, last_epoch=None, a_name=
     arrays that are not 1-D, fewer than 2 pairs, NaNs without last_epoch, or a negative margin.
     """
     _check_confidence(confidence)
-    if not _is_real(margin) or not (math.isfinite(margin) and margin >= 0):
+    if not is_real(margin) or not (math.isfinite(margin) and margin >= 0):
         raise ValueError(f"margin must be a finite number >= 0 in the metric's units (e.g. 3 for epochs, 0.01 for "
                          f"accuracy); got {margin!r}.")
     a_values = _one_dimensional(a, "a", dtype=float)
@@ -422,7 +423,7 @@ def test_set_standard_error(accuracy, n_test):
     p = np.asarray(accuracy, dtype=float)
     if np.any(~((p >= 0) & (p <= 1))):
         raise ValueError(f"accuracy must be a fraction between 0 and 1 (e.g. 0.84, not 84); got {accuracy!r}.")
-    if not _is_integer(n_test) or n_test < 1:
+    if not is_integer(n_test) or n_test < 1:
         raise ValueError(f"n_test must be a positive integer, the number of test points; got {n_test!r}.")
     error = np.sqrt(p * (1 - p) / n_test)
     return float(error) if error.ndim == 0 else error
@@ -447,26 +448,19 @@ def _one_dimensional(values, name, dtype):
 
 
 def _check_last_epoch(last_epoch):
-    if not _is_integer(last_epoch) or last_epoch < 1:
+    if not is_integer(last_epoch) or last_epoch < 1:
         raise ValueError(f"last_epoch must be a positive integer, the number of epochs trained; got {last_epoch!r}.")
     return int(last_epoch)
 
 
 def _check_confidence(confidence):
-    if not _is_real(confidence) or not 0 < confidence < 1:
+    if not is_real(confidence) or not 0 < confidence < 1:
         raise ValueError(f"confidence must be a coverage between 0 and 1 (e.g. 0.95); got {confidence!r}.")
 
 
 def _check_circles(factor, noise):
-    if not _is_real(factor) or not 0 <= factor < 1:
+    if not is_real(factor) or not 0 <= factor < 1:
         raise ValueError(f"factor must be in [0, 1), the inner radius as in make_circles; got {factor!r}.")
-    if not _is_real(noise) or not (math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite number >= 0 (a standard deviation); got {noise!r}.")
+    check_noise(noise)
 
 
-def _is_integer(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
