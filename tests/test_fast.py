@@ -98,12 +98,16 @@ def test_weight_drift_over_100_epochs_stays_at_fit_s_own(tmp_path):
     references = in_parallel(*[lambda seed=seed, nudge=nudge: fit_in_subprocess(
         tmp_path / f"{seed}-{nudge}.npz", [name], seed=seed, epochs=100, nudge=nudge)
         for seed in DRIFT_SEEDS for nudge in (False, True)])
-    for seed, fit, nudged in zip(DRIFT_SEEDS, references[::2], references[1::2]):
+    fits, nudged_fits = references[::2], references[1::2]
+    # fit's own drift, pooled over the seeds: one nudge is one draw of a rounding process.
+    own_drift = max(largest_difference(fit, nudged, name) for fit, nudged in zip(fits, nudged_fits))
+    for seed, fit in zip(DRIFT_SEEDS, fits):
         trained, history = train_from(fit, name, seed, epochs=100)
-        drift, own_drift = largest_difference(fit, trained, name), largest_difference(fit, nudged, name)
-        print(f"seed {seed}: trainer - fit {drift:.2e}, fit nudged - fit {own_drift:.2e} after 100 epochs")
+        drift = largest_difference(fit, trained, name)
+        print(f"seed {seed}: trainer - fit {drift:.2e}; fit nudged - fit, largest over the seeds, {own_drift:.2e}")
         assert drift <= 2 * own_drift, f"seed {seed}: drift {drift:.2e} against fit's own {own_drift:.2e}"
-        np.testing.assert_allclose(history["loss"], fit[f"{name}/loss"], rtol=1e-3)
+        # Per-epoch losses: means over an epoch's batches, as insensitive to the last bits as the one-epoch loss.
+        np.testing.assert_allclose(history["loss"], fit[f"{name}/loss"], rtol=1e-5)
 
 
 @pytest.mark.parametrize("optimizer, update", [
