@@ -175,7 +175,7 @@ def _checked_layers(model):
             raise TypeError(f"layer {layer.name!r} is a {type(layer).__name__}; the trainer supports {names}.")
         extras = [name for name, value in layer.get_config().items()
                   if name.endswith(("_regularizer", "_constraint")) and value is not None]
-        if extras or getattr(layer, "lora_rank", None):
+        if extras or layer.get_config().get("lora_rank"):
             raise ValueError(f"layer {layer.name!r} has {extras or 'LoRA'}; the trainer supports none.")
         if layer.get_config().get("renorm"):
             raise ValueError(f"layer {layer.name!r} uses batch renormalization, which the trainer does not support.")
