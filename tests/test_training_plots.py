@@ -65,3 +65,23 @@ def test_plot_circles_draws_one_group_per_class(data):
     sizes = sorted(len(collection.get_offsets()) for collection in ax.collections)
     assert sizes == sorted([int((data.y_train == 0).sum()), int((data.y_train == 1).sum())])
     plt.close(ax.figure)
+
+
+def test_training_batches_reshuffle_every_epoch_and_repeat_with_the_seed(data):
+    """What fit trains on: a new permutation each epoch (fit on seeded arrays would repeat the first one)."""
+    from bn_course.training import training_batches
+
+    def epochs(random_state, n_epochs=3):
+        dataset = training_batches(data, random_state=random_state)
+        return [np.concatenate([X.numpy()[:, 0] for X, _ in dataset]) for _ in range(n_epochs)]
+
+    set_seed(0)
+    first = epochs(1)
+    set_seed(0)
+    again = epochs(1)
+    n = len(data.X_train)
+    assert [len(e) for e in first] == [n] * 3 and sorted(first[0]) == sorted(data.X_train[:, 0])
+    assert not np.array_equal(first[0], first[1]) and not np.array_equal(first[1], first[2])
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert [len(batch[0]) for batch in training_batches(data)][-1] == (n % 32 or 32)
