@@ -58,6 +58,7 @@ def fit_model(model, data, *, epochs=EPOCHS, batch_size=BATCH_SIZE, random_state
         training_batches(data, batch_size=batch_size, random_state=random_state),
         validation_data=(data.X_test, data.y_test),
         epochs=epochs,
+        shuffle=False,  # the dataset reshuffles itself; fit would warn that it ignores shuffle=True
         verbose=0,
     )
     return {name: np.asarray(values, dtype=float) for name, values in history.history.items()}
