@@ -388,6 +388,28 @@ def failure_reading(summary, key):
     return text
 
 
+def diagnosis_summary(summaries, failures):
+    """Counts, from the numbers, of what the reshuffled-fit diagnosis says about the failing independent criteria."""
+    pairs = {"independent_accuracy": ("reshuffled_accuracy", "fixed_order_accuracy"),
+             "epochs_to_threshold": ("reshuffled_epochs", "fixed_order_epochs")}
+    failing = [(name, key) for name, key, _ in failures if key in pairs and pairs[key][0] in summaries[name]]
+    if not failing:
+        return []
+    label = {"independent_accuracy": "final accuracy", "epochs_to_threshold": "epochs to threshold"}
+    passing = [f"{name} ({label[key]})" for name, key in failing if summaries[name][pairs[key][0]][3] == "PASS"]
+    excludes_zero = lambda stat: stat[1] > 0 or stat[2] < 0
+    trainer_off = [f"{name} ({label[key]})" for name, s in summaries.items() for key, (ours, _) in pairs.items()
+                   if ours in s and excludes_zero(s[ours])]
+    fit_off = [f"{name} ({label[key]})" for name, s in summaries.items() for key, (_, theirs) in pairs.items()
+               if theirs in s and excludes_zero(s[theirs])]
+    n_diagnosed = sum(1 for s in summaries.values() if "reshuffled_accuracy" in s)
+    return ["", f"Diagnosis in numbers ({n_diagnosed} models trained with fit reshuffled every epoch as well): "
+                f"{len(passing)} of the {len(failing)} failing independent-shuffling criteria pass when the trainer is "
+                f"compared with fit reshuffled every epoch ({', '.join(passing) or 'none'}). Intervals excluding 0, "
+                f"trainer - fit reshuffled: {', '.join(trainer_off) or 'none'}; fit(shuffle=True) - fit reshuffled: "
+                f"{', '.join(fit_off) or 'none'}."]
+
+
 def cpu_description():
     """CPU model name, the instruction-set flags that change TensorFlow's kernels, and the core counts."""
     model_name, flags = None, set()
@@ -418,7 +440,8 @@ def fmt_drift(values):
     return f"{np.median(values):.1e} / {np.max(values):.1e}"
 
 
-def write_report(path, results, *, command, started, seconds, environment, paired_seeds, independent_seeds, jobs):
+def write_report(path, results, *, command, started, seconds, environment, paired_seeds, independent_seeds, jobs,
+                 rendered=None):
     summaries = {r["name"]: summarise(r) for r in results}
     failures = [(name, key, s[key]) for name, s in summaries.items()
                 for key in CRITERIA if s[key][3] == "FAIL"]
@@ -444,7 +467,7 @@ def write_report(path, results, *, command, started, seconds, environment, paire
         + (f"; first indices of each epoch: {environment['fit_repeats'][1]}" if "fit_repeats" in environment else ""),
         f"- **Seeds**: paired {paired_seeds[0]}..{paired_seeds[-1]} ({n_paired}), independent "
         f"{independent_seeds[0]}..{independent_seeds[-1]} ({n_independent}); {jobs} process(es) in parallel",
-        f"- **Total run time**: {seconds / 60:.1f} min",
+        f"- **Total run time**: {seconds / 60:.1f} min" + (f" (this report rendered {rendered})" if rendered else ""),
         "",
         f"## Verdict: {overall}",
         "",
@@ -452,6 +475,7 @@ def write_report(path, results, *, command, started, seconds, environment, paire
     if failures:
         lines += ["Criteria that FAIL (95 % interval not inside the margin):", ""]
         lines += [f"- **{name}**, {criteria[key]}: {failure_reading(summaries[name], key)}" for name, key, _ in failures]
+        lines += diagnosis_summary(summaries, failures)
     else:
         lines += ["Every criterion of every model passes: each 95 % interval lies inside its margin."]
     lines += [
@@ -566,7 +590,10 @@ def write_report(path, results, *, command, started, seconds, environment, paire
               "kept for the other two so that the whole run stays near an hour), and one threshold per model, fixed "
               "before this run from fit's test-accuracy curves in a pilot (5 seeds, 100-104, not used here): a level on "
               "the rising part of the curve that the mean fit run reaches around the middle of training and the slowest "
-              "well before the end, so that epochs to threshold measures the speed of training, not its ceiling.", "",
+              "before the end, so that epochs to threshold measures the speed of training, not its ceiling. The "
+              "exception is sigmoid_3x100, whose curve is flat (about 0.30) until about epoch 12 of 20: its threshold "
+              "times the escape from that plateau, in the second half of training (its row). The table's fit columns "
+              "are fit(shuffle=True) of the independent part, this run.", "",
               "| model | E | threshold | why | fit in this run: mean test accuracy at epochs | fit runs reaching it by "
               "epoch E/2 / by E | fit's median epoch to it |", "|---|---:|---:|---|---|---:|---:|"]
     for r in results:
@@ -622,6 +649,7 @@ def main():
         with open(args.from_raw, "rb") as file:
             saved = pickle.load(file)
         run = saved["run"]
+        run["rendered"] = f"{datetime.datetime.now():%Y-%m-%d %H:%M}, from the raw results of that run ({args.from_raw})"
         overall, failures, _ = write_report(args.out, saved["results"], **run)
         log(f"report rewritten from {args.from_raw}: overall {overall}; {len(failures)} failing criteria; {args.out}")
         return
