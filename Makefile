@@ -17,7 +17,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: lab test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
+.PHONY: readme lab test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
 
 install: $(STAMP)
 
@@ -67,6 +67,10 @@ solutions-outputs: $(STAMP)
 	for nb in solutions/*/*.ipynb; do \
 		$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
 	done
+
+# README's results table, copied from the executed source notebooks' cells tagged readme-results.
+readme: $(STAMP)
+	$(BIN)/python tools/readme_results.py
 
 # --- For instructors (see README) -------------------------------------------------------------
 release: $(STAMP)
