@@ -17,7 +17,9 @@ from bn_course.metrics import epochs_to_threshold, first_epoch_reaching, first_e
 from bn_course.statistics import (
     bayes_accuracy_circles,
     censored_epochs,
+    circles_bayes_boundary_radius,
     circles_inner_probability,
+    circles_log_density,
     decide,
     kaplan_meier,
     mean_confidence_interval,
@@ -273,6 +275,24 @@ def test_bayes_accuracy_limits_and_bad_input():
         bayes_accuracy_circles(noise=-0.1)
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         circles_inner_probability(np.zeros(5))
+
+
+def test_bayes_boundary_radius_is_where_the_ring_densities_meet_and_the_best_radius_cut():
+    radius = circles_bayes_boundary_radius(factor=0.8, noise=0.1)
+    assert 0.8 < radius < 1.0
+    inner = circles_log_density(radius, ring_radius=0.8, noise=0.1)
+    assert circles_log_density(radius, ring_radius=1.0, noise=0.1) == pytest.approx(inner, abs=1e-9)
+    assert circles_inner_probability(np.array([[radius - 0.01, 0.0]])) > 0.5 > circles_inner_probability(
+        np.array([[0.0, radius + 0.01]]))
+    # Cutting a large sample at this radius scores the Bayes accuracy; cuts 0.02 away score less.
+    X, y = make_circles(n_samples=400_000, factor=0.8, noise=0.1, random_state=1)
+    distance = np.hypot(X[:, 0], X[:, 1])
+    accuracy = {cut: ((distance < cut) == (y == 1)).mean() for cut in (radius - 0.02, radius, radius + 0.02)}
+    assert accuracy[radius] == pytest.approx(bayes_accuracy_circles(factor=0.8, noise=0.1), abs=4 * 0.0006)
+    assert accuracy[radius] > max(accuracy[radius - 0.02], accuracy[radius + 0.02])
+    assert circles_bayes_boundary_radius(factor=0.6, noise=0.0) == pytest.approx(0.8)
+    with pytest.raises(ValueError, match=r"factor must be in \[0, 1\)"):
+        circles_bayes_boundary_radius(factor=1.0)
 
 
 def test_test_set_standard_error():

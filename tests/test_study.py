@@ -20,6 +20,7 @@ import keras
 
 from bn_course.data import load_circles
 from bn_course.fast import train_fast
+from bn_course.metrics import area_under_curve
 from bn_course import statistics, study_plots
 from bn_course.study import PALETTE, Study, mean_confidence_interval, run_study
 from bn_course.training import compile_model, set_seed
@@ -213,6 +214,16 @@ def test_old_imports_still_work():
     from bn_course import study as study_module
     assert study_module.mean_confidence_interval is statistics.mean_confidence_interval
     assert study_module.plot_paired_differences is study_plots.plot_paired_differences
+    assert not hasattr(study_module, "_half_width")  # no notebook imports the private name any more
+
+
+def test_area_under_curve_is_the_mean_over_epochs_per_run(study):
+    np.testing.assert_allclose(area_under_curve([[0.0, 1.0], [0.5, 0.5]]), [0.5, 0.5])
+    curves = study.curves["plain"]["val_accuracy"]
+    # Each epoch's value counts for one epoch of width: the area is the sum, divided by the number of epochs.
+    np.testing.assert_allclose(area_under_curve(curves), [sum(row) / len(row) for row in curves.tolist()])
+    with pytest.raises(ValueError, match=r"shape \(runs, epochs\)"):
+        area_under_curve(np.ones(3))
 
 
 def test_every_summary_column_the_solutions_read_exists(study):

@@ -1,4 +1,4 @@
-"""Unit tests for bn_course.training and bn_course.plots."""
+"""Unit tests for bn_course.training, bn_course.plots and the population statistics of bn_course.metrics."""
 import keras
 import matplotlib
 
@@ -8,7 +8,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from bn_course.data import load_circles  # noqa: E402
-from bn_course.plots import plot_circles, plot_learning_curves  # noqa: E402
+from bn_course.metrics import accuracy_with_population_statistics, population_statistics  # noqa: E402
+from bn_course.plots import plot_circles, plot_decision_boundary, plot_learning_curves  # noqa: E402
 from bn_course.training import compile_model, evaluate_accuracy, fit_model, set_seed  # noqa: E402
 
 
@@ -85,3 +86,60 @@ def test_training_batches_reshuffle_every_epoch_and_repeat_with_the_seed(data):
     for a, b in zip(first, again):
         np.testing.assert_array_equal(a, b)
     assert [len(batch[0]) for batch in training_batches(data)][-1] == (n % 32 or 32)
+
+
+def bn_model():
+    return keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(8, activation="relu"),
+                             keras.layers.BatchNormalization(), keras.layers.Dense(1, activation="sigmoid")])
+
+
+def test_population_statistics_are_the_mean_and_unbiased_variance_of_the_bn_inputs(data):
+    set_seed(0)
+    model = bn_model()
+    before = model.layers[1].get_weights()
+    [(mean, variance)] = population_statistics(model, data.X_train)
+    hidden = np.asarray(model.layers[0](data.X_train))
+    np.testing.assert_allclose(mean, hidden.mean(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(variance, hidden.var(axis=0, ddof=1), rtol=1e-5, atol=1e-6)
+    for restored, original in zip(model.layers[1].get_weights(), before):
+        np.testing.assert_array_equal(restored, original)  # the moving statistics are left as they were
+
+
+def test_accuracy_with_population_statistics_ignores_the_moving_averages(data):
+    set_seed(0)
+    model = bn_model()
+    gamma, beta, _, _ = model.layers[1].get_weights()
+    [(mean, variance)] = population_statistics(model, data.X_train)
+    expected_model = bn_model()
+    expected_model.set_weights(model.get_weights())
+    expected_model.layers[1].set_weights([gamma, beta, mean, variance])
+    expected = evaluate_accuracy(expected_model, data.X_test, data.y_test)
+    # Moving statistics far from the truth change the ordinary accuracy, not this one.
+    model.layers[1].set_weights([gamma, beta, mean + 50.0, variance * 100.0])
+    assert accuracy_with_population_statistics(model, data.X_train, data.X_test, data.y_test) == expected
+    np.testing.assert_allclose(model.layers[1].get_weights()[2], mean + 50.0)
+
+
+def test_population_statistics_bad_input(data):
+    with pytest.raises(ValueError, match="no BatchNormalization layer"):
+        population_statistics(small_model(), data.X_train)
+    with pytest.raises(ValueError, match="at least 2 points"):
+        population_statistics(bn_model(), data.X_train[:1])
+    with pytest.raises(ValueError, match="one label per point"):
+        accuracy_with_population_statistics(bn_model(), data.X_train, data.X_test, data.y_test[:5])
+
+
+def test_plot_decision_boundary_draws_the_model_boundary_and_the_bayes_circle(data):
+    # A model whose probability of class 1 is sigmoid(10 x1): its boundary is the line x1 = 0.
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1, activation="sigmoid")])
+    model.set_weights([np.array([[10.0], [0.0]], dtype="float32"), np.zeros(1, dtype="float32")])
+    ax = plot_decision_boundary(model, data.X_test, data.y_test, bayes_radius=0.9, resolution=51)
+    [boundary] = [c for c in ax.collections if list(getattr(c, "levels", [])) == [0.5]]
+    vertices = np.concatenate([path.vertices for path in boundary.get_paths()])
+    np.testing.assert_allclose(vertices[:, 0], 0.0, atol=1e-6)
+    [circle] = ax.patches
+    assert circle.radius == 0.9
+    assert any("Bayes-optimal" in text.get_text() for text in ax.get_legend().get_texts())
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        plot_decision_boundary(model, np.zeros((3, 3)), np.zeros(3))

@@ -5,8 +5,15 @@ Two readings of "how fast":
   jumps by a few points per epoch can touch the threshold once by luck, so this one is descriptive.
 - `first_epoch_staying`: the first epoch after which the value stays >= the threshold until the last epoch.
   A single lucky spike cannot fake it, so it is the primary speed metric of the course's comparisons.
-Epochs are 1-based, as Keras prints them: epoch 1 is `curve[0]`.
+Epochs are 1-based, as Keras prints them: epoch 1 is `curve[0]`. `area_under_curve` summarises speed and level
+together (descriptive).
+
+What a BN network has learned, apart from the lag of its moving averages: `population_statistics` and
+`accuracy_with_population_statistics` score the model with each BN layer normalising with the statistics of a
+whole data set (the inference rule of Ioffe & Szegedy 2015, Algorithm 2) instead of its moving averages.
 """
+import contextlib
+
 import numpy as np
 
 RULES = ("first", "staying")
@@ -69,3 +76,82 @@ def _curve(curve):
                          "For several runs (shape (runs, epochs)) use epochs_to_threshold(curves, threshold, "
                          "rule='staying').")
     return values
+
+
+def area_under_curve(curves):
+    """Area under each run's curve divided by its number of epochs: the curve's mean over the epochs.
+
+    - curves: array-like (runs, epochs), e.g. `study.curves[config]["val_accuracy"]`; a single run is one row.
+    Returns a float array (runs,) in the curve's units (for accuracy, a fraction). A descriptive summary of
+    speed and level together: a curve that rises earlier, or ends higher, has a larger area. Raises ValueError
+    for an array that is not 2-D or has no epochs.
+    """
+    array = np.asarray(curves, dtype=float)
+    if array.ndim != 2 or array.shape[1] == 0:
+        raise ValueError(f"curves must have shape (runs, epochs) with at least one epoch; got shape {array.shape}. "
+                         "For a single run pass curve[None, :].")
+    return array.mean(axis=1)
+
+
+def population_statistics(model, X):
+    """The population statistics of the inputs of every BatchNormalization layer of `model`, over the points `X`.
+
+    - model: a built keras.Sequential; X: array (n, ...) of inputs, n >= 2 (e.g. the whole training set).
+    Returns a list, one (mean, variance) pair per BatchNormalization layer in order, each an array of the
+    normalised features' size. Each layer's inputs are computed in inference mode with the earlier BN layers
+    already using their population statistics. The variance is the unbiased one (ddof=1), as in Ioffe &
+    Szegedy (2015), Algorithm 2: at inference BN should use E[x] and m / (m - 1) E_B[sigma_B^2]; with the whole
+    set as one batch this is the sample variance. The model is left as it was.
+    Raises ValueError for a model without BatchNormalization or fewer than 2 points.
+    """
+    with _population_statistics_in_place(model, X) as statistics:
+        return statistics
+
+
+def accuracy_with_population_statistics(model, X_statistics, X, y):
+    """Accuracy of a binary classifier on (X, y) in inference mode, its BN layers normalising with the population
+    statistics of `X_statistics` (`population_statistics`) instead of their moving averages.
+
+    This is what the weights have learned, without the lag of the moving averages: early in training, Keras's
+    moving statistics (momentum 0.99) still remember their starting values (mean 0, variance 1).
+    - model: a built keras.Sequential with a sigmoid output of shape (n, 1) or (n,); X_statistics: the points the
+      statistics are computed on (the training set); X, y: points and labels in {0, 1} to score.
+    Returns a float in [0, 1] (class 1 where the probability is > 0.5, as Keras's accuracy). The model's moving
+    statistics are restored afterwards.
+    """
+    labels = np.asarray(y, dtype=float).reshape(-1)
+    with _population_statistics_in_place(model, X_statistics):
+        probabilities = np.asarray(model(np.asarray(X, dtype="float32"), training=False)).reshape(-1)
+    if probabilities.shape != labels.shape:
+        raise ValueError(f"y must hold one label per point of X; got {labels.size} labels for {probabilities.size} "
+                         "predictions.")
+    return float(np.mean((probabilities > 0.5) == (labels > 0.5)))
+
+
+@contextlib.contextmanager
+def _population_statistics_in_place(model, X):
+    """Give every BN layer of `model` the population statistics of X (yielded as a list), then restore its own."""
+    import keras
+
+    inputs = np.asarray(X, dtype="float32")
+    if inputs.ndim < 2 or inputs.shape[0] < 2:
+        raise ValueError(f"X must hold at least 2 points, one per row; got shape {inputs.shape}.")
+    normalizations = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not normalizations:
+        raise ValueError("the model has no BatchNormalization layer: there are no statistics to replace.")
+    saved = [layer.get_weights() for layer in normalizations]
+    statistics = []
+    try:
+        activations = inputs
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                axes = tuple(axis for axis in range(activations.ndim) if axis != layer.axis % activations.ndim)
+                mean, variance = activations.mean(axis=axes), activations.var(axis=axes, ddof=1)
+                # get_weights() ends with the moving mean and variance, with or without gamma and beta.
+                layer.set_weights(layer.get_weights()[:-2] + [mean, variance])
+                statistics.append((mean, variance))
+            activations = np.asarray(layer(activations, training=False))
+        yield statistics
+    finally:
+        for layer, weights in zip(normalizations, saved):
+            layer.set_weights(weights)

@@ -75,8 +75,6 @@ def t_half_width(samples, confidence=0.95):
     return stats.t.ppf((1 + confidence) / 2, df=n - 1) * standard_error
 
 
-_half_width = t_half_width  # the name study.py used before the split
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Epochs to a threshold: time-to-event data, censored at the last epoch
@@ -361,6 +359,29 @@ def circles_inner_probability(X, *, factor=0.8, noise=0.1):
     return special.expit(log_inner - log_outer)
 
 
+def circles_bayes_boundary_radius(*, factor=0.8, noise=0.1):
+    """Radius of the Bayes-optimal decision boundary of `make_circles(factor=factor, noise=noise)`: a circle.
+
+    Both classes have densities that depend on the distance rho to the origin only (`circles_log_density`), and
+    their ratio p_outer / p_inner grows with rho, so the Bayes classifier predicts the inner ring (label 1) inside
+    one circle and the outer ring outside it. Its radius solves p_outer(rho) = p_inner(rho), found by
+    `scipy.optimize.brentq` on [0, 1 + 40 noise] to 1e-14. With noise = 0 any radius strictly between factor
+    and 1 separates the rings; the midpoint is returned. The course (0.8, 0.1): about 0.9.
+
+    - factor: radius of the inner circle, in [0, 1); noise: standard deviation of the noise, >= 0.
+    Returns a float, in the units of the data's coordinates.
+    """
+    _check_circles(factor, noise)
+    if noise == 0:
+        return (1 + factor) / 2
+
+    def log_ratio(rho):  # log p_outer - log p_inner: negative inside the boundary, positive outside
+        return (circles_log_density(rho, ring_radius=1.0, noise=noise)
+                - circles_log_density(rho, ring_radius=factor, noise=noise))
+
+    return float(optimize.brentq(log_ratio, 0.0, _largest_radius(noise), xtol=1e-14))
+
+
 def bayes_accuracy_circles(*, factor=0.8, noise=0.1):
     """The Bayes-optimal accuracy of `sklearn.datasets.make_circles(factor=factor, noise=noise)`: no classifier
     can do better on average.
@@ -375,9 +396,9 @@ def bayes_accuracy_circles(*, factor=0.8, noise=0.1):
 
     the second form in polar coordinates: p_k depends on |x| only and 2 pi rho p_k = f_k, the Rice density of
     `circles_radial_log_density`. The integral is computed by `scipy.integrate.quad`, split at the single radius
-    where f_0 = f_1 (the Bayes boundary, a circle: the likelihood ratio of two Rice densities is monotone in rho)
-    and truncated at 1 + 40 noise, beyond which the outer ring's density is below exp(-800). The function raises
-    if quad's error estimate exceeds 1e-9, so the result is exact to better than 1e-8.
+    where f_0 = f_1 (the Bayes boundary, a circle: `circles_bayes_boundary_radius`) and truncated at
+    1 + 40 noise, beyond which the outer ring's density is below exp(-800). The function raises if quad's error
+    estimate exceeds 1e-9, so the result is exact to better than 1e-8.
 
     - factor: radius of the inner circle, in [0, 1) as in make_circles (the course's load_circles: 0.8).
     - noise: standard deviation of the noise, >= 0 (the course: 0.1). noise = 0 gives 1.0.
@@ -386,13 +407,8 @@ def bayes_accuracy_circles(*, factor=0.8, noise=0.1):
     _check_circles(factor, noise)
     if noise == 0:
         return 1.0
-
-    def log_ratio(rho):  # log p_outer - log p_inner: negative inside the boundary, positive outside
-        return (circles_log_density(rho, ring_radius=1.0, noise=noise)
-                - circles_log_density(rho, ring_radius=factor, noise=noise))
-
-    upper = 1 + 40 * noise
-    boundary = optimize.brentq(log_ratio, 0.0, upper, xtol=1e-14)
+    upper = _largest_radius(noise)
+    boundary = circles_bayes_boundary_radius(factor=factor, noise=noise)
 
     def smaller_density(rho):
         return math.exp(min(circles_radial_log_density(rho, ring_radius=1.0, noise=noise),
@@ -456,6 +472,11 @@ def _check_last_epoch(last_epoch):
 def _check_confidence(confidence):
     if not is_real(confidence) or not 0 < confidence < 1:
         raise ValueError(f"confidence must be a coverage between 0 and 1 (e.g. 0.95); got {confidence!r}.")
+
+
+def _largest_radius(noise):
+    """A radius beyond which neither ring has density that matters: 40 noise standard deviations past radius 1."""
+    return 1 + 40 * noise
 
 
 def _check_circles(factor, noise):

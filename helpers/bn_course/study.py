@@ -22,7 +22,6 @@ from bn_course.metrics import epochs_to_threshold, first_epoch_reaching, first_e
 from bn_course.statistics import (  # noqa: F401  (re-exported: bn_course.study's names before the split)
     KaplanMeier,
     PairedComparison,
-    _half_width,
     bayes_accuracy_circles,
     kaplan_meier,
     mean_confidence_interval,
