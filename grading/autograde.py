@@ -44,6 +44,8 @@ from grading.course import (BIN, assignments, nbgrader_env, read_report, release
                             write_report)
 from grading.merge import merge_submission, record_missing
 from grading.repair import as_dicts, repair_notebook
+from grading.sandbox import (KERNEL_NAME, MAX_PROCESSES, UNISOLATED_WARNING, create_process_limit, isolation_problem,
+                             remove_process_limit, write_kernelspec)
 
 DEFAULT_MEMORY_GB = 6  # of data (heap) per process; a TensorFlow kernel training these models uses under 1 GB
 DEFAULT_BUDGET = 1800  # seconds for one whole submission, even if every cell hangs until its own time-out
@@ -115,13 +117,33 @@ def build_sandbox(course, student, assignment, notebook):
         if (course / "submitted" / student / assignment / name).exists():
             shutil.copy2(course / "submitted" / student / assignment / name, folder / name)
     shutil.copy2(course / "gradebook.db", top / "gradebook.db")
-    startup = top / "ipython" / "profile_default" / "startup"
+    startup = scratch(top) / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
     shutil.copy2(kernel_startup.__file__, startup / "00-grading.py")
+    (top / "runtime").mkdir()
     helpers = course / "helpers" / "bn_course"
     if helpers.is_dir():
         shutil.copytree(helpers, top / "lib" / "bn_course", ignore=shutil.ignore_patterns("__pycache__"))
     return top
+
+
+def scratch(top):
+    """The kernel's writable folder besides the notebook's own: its IPython profile and the progress file."""
+    return top / "scratch"
+
+
+def progress_file(top):
+    return scratch(top) / "progress.txt"
+
+
+def isolate_kernel(course, top, student, assignment, process_limit):
+    """Write the sandbox's bwrap kernelspec (grading/sandbox.py); return nbgrader's options to use it."""
+    write_kernelspec(top / "jupyter", hide=[course, top], lib=top / "lib", runtime=top / "runtime",
+                     scratch=scratch(top), working_dir=top / "course" / "autograded" / student / assignment,
+                     process_limit=process_limit)
+    # ipc sockets are files named after `ip`; by default a path relative to each side's working folder
+    return [f"--Execute.kernel_name={KERNEL_NAME}", "--KernelManager.transport=ipc",
+            f"--KernelManager.ip={top / 'runtime' / 'kernel'}"]
 
 
 def memory_limited(command, memory_gb):
@@ -148,14 +170,21 @@ def kill_sandbox_processes(marker):
             continue
 
 
-def run_autograde(top, student, assignment, *, timeout, memory_gb, budget):
-    """Run `nbgrader autograde` for the one submission of sandbox `top`; return (status, log)."""
+def run_autograde(top, student, assignment, *, timeout, memory_gb, budget, kernel_options=()):
+    """Run `nbgrader autograde` for the one submission of sandbox `top`; return (status, log).
+
+    `kernel_options`: nbgrader options that select the isolated kernel (`isolate_kernel`), or none.
+    """
     box = top / "course"
     command = [str(BIN / "nbgrader"), "autograde", assignment, f"--student={student}", "--force",
                f"--CourseDirectory.root={box}", f"--CourseDirectory.db_url=sqlite:///{top / 'gradebook.db'}",
-               "--CourseDirectory.source_directory=source", f"--Execute.timeout={timeout}"]
-    env = nbgrader_env(PYTHONPATH=str(top / "lib"), GRADING_SANDBOX=top.name, IPYTHONDIR=str(top / "ipython"),
-                       GRADING_PROGRESS=str(top / "progress.txt"))
+               "--CourseDirectory.source_directory=source", f"--Execute.timeout={timeout}", *kernel_options]
+    jupyter_path = os.pathsep.join(filter(None, [str(top / "jupyter"), os.environ.get("JUPYTER_PATH")]))
+    env = nbgrader_env(PYTHONPATH=str(top / "lib"), GRADING_SANDBOX=top.name, IPYTHONDIR=str(scratch(top) / "ipython"),
+                       GRADING_PROGRESS=str(progress_file(top)), JUPYTER_PATH=jupyter_path,
+                       # the kernel's connection file (nbclient writes it with tempfile) and its ipc sockets:
+                       # in the one folder of the sandbox that both nbgrader and the isolated kernel see
+                       JUPYTER_RUNTIME_DIR=str(top / "runtime"), TMPDIR=str(top / "runtime"))
     process = subprocess.Popen(memory_limited(command, memory_gb), cwd=box, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -192,7 +221,32 @@ def describe_error(output, label, *, timeout, memory_gb):
                 "(MemoryError).")
     if name in ("SyntaxError", "IndentationError", "TabError"):
         return f"{label} has a syntax error ({name}: {value}), so none of its code ran."
+    return blocked_by_sandbox(name, value, label)
+
+
+SANDBOX_ERRORS = (  # (exception name, words in its message, sentence): what the sandbox (grading/sandbox.py) stops
+    ("", "Read-only file system", "tried to change files outside your notebook's folder, which grading does not "
+                                  "allow; nothing was changed."),
+    ("gaierror", "", "tried to use the network, which is not available during grading."),
+    ("", "Network is unreachable", "tried to use the network, which is not available during grading."),
+    ("BlockingIOError", "Resource temporarily unavailable",
+     "tried to start more processes than grading allows and was stopped."),
+    ("FileNotFoundError", "'/", "tried to open a file by its full path, which does not exist during grading: only "
+                                "your notebook's own folder is available."),
+)
+
+
+def blocked_by_sandbox(name, value, label):
+    """A sentence when error `name: value` is the sandbox refusing something, else None."""
+    for error_name, words, sentence in SANDBOX_ERRORS:
+        if (not error_name or name == error_name) and words in value:
+            return f"{label} {sentence}"
     return None
+
+
+PIP_COMMAND = re.compile(r"^\s*[%!]\s*(?:python -m )?pip\b", flags=re.MULTILINE)
+PIP_SENTENCE = ("uses pip (%pip or !pip) to install or remove packages: grading runs your notebook with the "
+                "course's own packages, so do not rely on installing any.")
 
 
 def _timed_out(cell):
@@ -207,6 +261,8 @@ def problems_in(notebook, *, timeout, memory_gb):
             continue
         label = _label(cell, index)
         is_test = cell.metadata.get("nbgrader", {}).get("grade", False)
+        if PIP_COMMAND.search(cell.source):
+            problems.append(f"{label} {PIP_SENTENCE}")
         for output in cell.get("outputs", []):
             if output.output_type == "stream" and "... Output truncated ..." in output.get("text", ""):
                 problems.append(f"{label} printed too much output; only the beginning was kept.")
@@ -241,7 +297,7 @@ def kernel_killer(top, notebook, log):
     """The index of the cell that was running when the kernel died, or None if the kernel did not die or the
     cell is unknown. nbgrader runs read-only and test cells as released (test cells with their hidden tests
     added), so those are recognised by their first line."""
-    progress = top / "progress.txt"
+    progress = progress_file(top)
     if "DeadKernelError" not in log or not progress.exists():
         return None
     source = progress.read_text(encoding="utf-8")
@@ -298,10 +354,35 @@ def grade_submission(course, student, assignment, *, timeout, memory_gb, budget)
         return None, report
     start = time.perf_counter()
     top = build_sandbox(course, student, assignment, notebook)
+    process_limit = None
+    if isolation_problem() is None:
+        process_limit = create_process_limit(top.name)
+        kernel_options = isolate_kernel(course, top, student, assignment, process_limit)
+        report["sandbox"] = f"bubblewrap, at most {MAX_PROCESSES} processes" if process_limit else \
+            "bubblewrap, WITHOUT a process limit (no writable cgroup pids controller)"
+    else:
+        kernel_options = []
+        report["sandbox"] = UNISOLATED_WARNING.format(reason=isolation_problem())
+    try:
+        status, log = grade_until_done(top, notebook, report, student, assignment, start=start, timeout=timeout,
+                                       memory_gb=memory_gb, budget=budget, kernel_options=kernel_options)
+    finally:
+        remove_process_limit(process_limit)
+    report.update(status=status, seconds=round(time.perf_counter() - start, 1))
+    graded = top / "course" / "autograded" / student / assignment / f"{assignment}.ipynb"
+    if graded.exists():
+        report["problems"] += problems_in(nbformat.read(graded, as_version=4), timeout=timeout, memory_gb=memory_gb)
+    if status != "ok":
+        report["problems"].insert(0, grading_failure(status, log, budget))
+        report["log"] = log[-5000:]
+    return top, report
 
+
+def grade_until_done(top, notebook, report, student, assignment, *, start, budget, **limits):
+    """Run nbgrader on the sandbox, again without each cell that killed the kernel; return (status, log)."""
     def run():
-        return run_autograde(top, student, assignment, timeout=timeout, memory_gb=memory_gb,
-                             budget=max(1, budget - (time.perf_counter() - start)))
+        return run_autograde(top, student, assignment, budget=max(1, budget - (time.perf_counter() - start)),
+                             **limits)
 
     status, log = run()
     for _ in range(MAX_SKIPPED_CELLS):
@@ -314,16 +395,9 @@ def grade_submission(course, student, assignment, *, timeout, memory_gb, budget)
             break
         skip_cell(notebook.cells[skipped])
         nbformat.write(notebook, top / "course" / "submitted" / student / assignment / f"{assignment}.ipynb")
-        (top / "progress.txt").unlink()
+        progress_file(top).unlink()
         status, log = run()
-    report.update(status=status, seconds=round(time.perf_counter() - start, 1))
-    graded = top / "course" / "autograded" / student / assignment / f"{assignment}.ipynb"
-    if graded.exists():
-        report["problems"] += problems_in(nbformat.read(graded, as_version=4), timeout=timeout, memory_gb=memory_gb)
-    if status != "ok":
-        report["problems"].insert(0, grading_failure(status, log, budget))
-        report["log"] = log[-5000:]
-    return top, report
+    return status, log
 
 
 def collect(course, student, assignment, top, report):

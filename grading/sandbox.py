@@ -1,0 +1,211 @@
+"""Isolated grading kernels: ipykernel inside bubblewrap (`bwrap`), started by nbgrader through a kernelspec.
+
+What a grading kernel sees, when bubblewrap works on this machine:
+
+- the system and the Python environment read-only (`%pip install` / `%pip uninstall` cannot change them);
+- no network (its own empty network namespace);
+- no course directory, gradebook, solutions, temporary folder or home directory: those are replaced by empty
+  in-memory folders, and only what this one submission needs is mounted back: the notebook's working folder
+  and a scratch folder (writable), the helpers copy (read-only), and the folder of the kernel's connection file;
+- at most MAX_PROCESSES processes and threads (a cgroup `pids.max`: root ignores RLIMIT_NPROC, even in a user
+  namespace), so a fork bomb stops itself instead of the machine.
+
+Mechanics (measured with nbgrader 0.9.6): nbgrader ignores `Execute.kernel_manager_class`, so the sandbox is a
+kernelspec whose argv wraps ipykernel in bwrap, selected by `--Execute.kernel_name`; the kernel's TCP sockets
+would be cut off by the empty network namespace, so nbgrader talks to it over Unix sockets (the `ipc`
+transport) in the shared connection-file folder; the kernelspec asks for interrupts as messages, which reach
+ipykernel through that socket whatever the process tree between the two.
+
+Where bwrap is missing or does not work (macOS, AppArmor-restricted Ubuntu), `isolation_problem()` says why
+and grading runs the plain kernel, with that warning in every report.
+
+    python -m grading.sandbox --check      # prints whether kernels are isolated here, and how
+"""
+import argparse
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import psutil
+
+KERNEL_NAME = "grading-sandbox"
+MAX_PROCESSES = 256  # processes and threads of one kernel; a TensorFlow kernel of this course uses under 100
+# Folders hidden from every kernel (replaced by empty tmpfs): where courses, sandboxes and people's files live.
+HIDDEN_FOLDERS = ("/tmp", "/var/tmp", "/home", "/root", "/mnt", "/media", "/srv", "/run")
+CGROUP_PIDS_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # cgroup v1 controller, then v2
+UNISOLATED_WARNING = ("WARNING: this submission was graded WITHOUT isolation ({reason}): its kernel could read the "
+                      "course directory and the gradebook, use the network and change the Python environment. "
+                      "Install bubblewrap (apt-get install bubblewrap) and run `python -m grading.sandbox --check`.")
+
+
+def bwrap():
+    """The path of the bwrap program, or None."""
+    return shutil.which("bwrap")
+
+
+@functools.cache
+def isolation_problem():
+    """None when bwrap can start an isolated process here, else a short reason (for the loud warning)."""
+    if bwrap() is None:
+        return "bubblewrap (bwrap) is not installed"
+    probe = subprocess.run([bwrap(), *namespace_options(), "--ro-bind", "/", "/", "--", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"bwrap is installed but cannot create namespaces here: {probe.stderr.strip()[:200]}"
+    return None
+
+
+def namespace_options():
+    """New user, pid, network, IPC, UTS and cgroup namespaces; the kernel dies with nbgrader.
+
+    No --new-session: nbgrader runs without a controlling terminal (its own session), so there is no terminal
+    to inject into, and staying in jupyter_client's process group lets a kill of that group reach the kernel.
+    """
+    return ["--unshare-all", "--die-with-parent"]
+
+
+# --- the process limit (cgroup pids.max) ------------------------------------------------------------------------
+
+@functools.cache
+def pids_cgroup_root():
+    """A cgroup folder with the pids controller in which this process may create child groups, or None."""
+    for root in CGROUP_PIDS_ROOTS:
+        probe = root / f"grading-probe-{os.getpid()}"
+        try:
+            probe.mkdir()
+        except OSError:  # no such controller, or not ours to change (not root, a container's read-only cgroupfs)
+            continue
+        limited = (probe / "pids.max").exists()  # cgroup v2 only has it where "pids" is in subtree_control
+        probe.rmdir()
+        if limited:
+            return root
+    return None
+
+
+def _read(path):
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def create_process_limit(name, limit=MAX_PROCESSES):
+    """A new cgroup `name` whose pids.max is `limit`, read back to verify it; its folder, or None if impossible."""
+    root = pids_cgroup_root()
+    if root is None:
+        return None
+    group = root / name
+    group.mkdir(exist_ok=True)
+    (group / "pids.max").write_text(str(limit))
+    if _read(group / "pids.max").strip() != str(limit):
+        remove_process_limit(group)
+        return None
+    return group
+
+
+def remove_process_limit(group):
+    """Kill whatever still runs in cgroup `group` (a fork bomb's leftovers) and remove the group."""
+    if group is None or not group.exists():
+        return
+    for _ in range(10):  # a fork bomb may add processes while the first ones are killed
+        pids = [int(pid) for pid in _read(group / "cgroup.procs").split()]
+        if not pids:
+            break
+        for process in _existing(pids):
+            process.kill()
+        psutil.wait_procs(_existing(pids), timeout=2)
+    try:
+        group.rmdir()
+    except OSError:
+        pass  # still busy: the kernel's processes are gone from the grading, the empty group is harmless
+
+
+def _existing(pids):
+    processes = []
+    for pid in pids:
+        try:
+            processes.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            continue
+    return processes
+
+
+def enter_process_limit(group):
+    """Move this process (and so everything it starts) into cgroup `group`."""
+    (Path(group) / "cgroup.procs").write_text(str(os.getpid()))
+
+
+# --- the kernelspec ------------------------------------------------------------------------------------------------
+
+def bwrap_command(*, hide, working_dir, scratch, lib, runtime, kernel):
+    """bwrap's argv around `kernel`: the system read-only; HIDDEN_FOLDERS, the temporary folder, the home folder
+    and the folders `hide` (the course) empty; then the Python environment, `lib` (read-only) and the working
+    folders (writable) mounted back."""
+    hidden = {*HIDDEN_FOLDERS, tempfile.gettempdir(), str(Path.home()), *map(str, hide), *environment_neighbours()}
+    visible_read_only = {sys.prefix, sys.base_prefix, str(lib)}
+    command = [bwrap(), *namespace_options(), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    for folder in sorted(hidden):
+        if Path(folder).is_dir():
+            command += ["--tmpfs", folder]
+    for folder in sorted(visible_read_only):
+        command += ["--ro-bind", folder, folder]
+    for folder in (scratch, runtime, working_dir):
+        command += ["--bind", str(folder), str(folder)]
+    for folder in sorted(hidden):  # last: mount points for the folders above had to be created in them first
+        if Path(folder).is_dir():
+            command += ["--remount-ro", folder]  # an in-memory folder the kernel could fill is no scratch space
+    return [*command, "--chdir", str(working_dir), "--", *kernel]
+
+
+def environment_neighbours():
+    """The folder that holds the Python environment and the one that holds `grading`: usually the course
+    repository itself (.venv/ inside it, grading/ installed editable from it), hidden unless it is `/`."""
+    package_parent = Path(__file__).resolve().parents[1]
+    return {str(folder) for folder in (Path(sys.prefix).parent, package_parent) if folder != Path("/")}
+
+
+def write_kernelspec(jupyter_dir, *, hide, working_dir, scratch, lib, runtime, process_limit):
+    """Write the KERNEL_NAME kernelspec under `jupyter_dir`/kernels (a JUPYTER_PATH entry); return its argv.
+
+    `hide`: folders to hide besides HIDDEN_FOLDERS (the course and the sandbox, wherever they lie);
+    `process_limit`: a cgroup from `create_process_limit`, or None for no limit.
+    """
+    # In its own pid namespace the kernel's parent is bwrap's pid 1, which ipykernel's parent poller takes for
+    # "nbgrader has exited": the poller is turned off; --die-with-parent does its job.
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.parent_handle=0"]
+    argv = bwrap_command(hide=hide, working_dir=working_dir, scratch=scratch, lib=lib, runtime=runtime, kernel=kernel)
+    if process_limit is not None:  # enter the cgroup first, then become bwrap (same process)
+        argv = [sys.executable, "-m", "grading.sandbox", "--enter", str(process_limit), "--", *argv]
+    # Libraries that keep caches in the home or temporary folder (Matplotlib, Keras) find the scratch folder.
+    scratch_env = {"HOME": str(scratch), "TMPDIR": str(scratch), "MPLCONFIGDIR": str(scratch)}
+    spec = {"argv": argv, "env": scratch_env, "display_name": "Python 3 (grading sandbox)", "language": "python",
+            "interrupt_mode": "message"}
+    folder = Path(jupyter_dir) / "kernels" / KERNEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return argv
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Grading kernels' isolation: check it, or enter a process limit.")
+    parser.add_argument("--check", action="store_true", help="say whether kernels are isolated here")
+    parser.add_argument("--enter", metavar="CGROUP", help="move into CGROUP, then run the command after --")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.enter:
+        enter_process_limit(args.enter)
+        command = args.command[1:] if args.command[:1] == ["--"] else args.command
+        os.execv(command[0], command)
+    problem = isolation_problem()
+    print(f"bubblewrap: {bwrap() or 'not installed'}; isolation: {'works' if problem is None else problem}")
+    print(f"process limit (cgroup pids.max): {pids_cgroup_root() or 'not available'}")
+    sys.exit(0 if problem is None else 1)
+
+
+if __name__ == "__main__":
+    main()
