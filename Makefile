@@ -17,7 +17,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: readme lab test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
+.PHONY: site test-colab readme lab test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
 
 install: $(STAMP)
 
@@ -39,7 +39,7 @@ test: $(STAMP)
 # target of FULL_TARGETS in order: the trainer's one-epoch checks with oneDNN limited to AVX2, and its
 # equivalence evidence. A heavier check with a target of its own (browser tests, a Colab-stack canary) joins
 # the lane by defining its rule and adding it to FULL_TARGETS.
-FULL_TARGETS := trainer-avx2 equivalence
+FULL_TARGETS := trainer-avx2 test-colab equivalence
 test-full: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	for target in $(FULL_TARGETS); do $(MAKE) --no-print-directory "$$target" || exit 1; done
@@ -68,9 +68,28 @@ solutions-outputs: $(STAMP)
 		$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 "$$nb" || exit 1; \
 	done
 
+# The rendered course, offline: one HTML page per notebook (prose, figures, demonstration outputs; no solution
+# or hidden test) and an index, in build/site (tools/build_site.py).
+site: $(STAMP)
+	$(BIN)/python tools/build_site.py --out build/site
+
 # README's results table, copied from the executed source notebooks' cells tagged readme-results.
 readme: $(STAMP)
 	$(BIN)/python tools/readme_results.py
+
+# Every source notebook executed on Colab's stack (tests/colab/requirements.txt: Python 3.12, TensorFlow 2.20,
+# Keras 3.13, ...) in .venv-colab, the helpers installed on top as Colab's setup cell does. Needs a python3.12
+# (on PATH or under pyenv; COLAB_PYTHON=/path/to/python3.12 to choose one); without one it says so and skips.
+COLAB_PYTHON ?= $(firstword $(foreach p,python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12),\
+	$(shell $(p) -c "import sys; print(sys.executable)" 2>/dev/null)))
+COLAB_VENV := .venv-colab
+test-colab:
+	@if [ -z "$(COLAB_PYTHON)" ] || ! $(COLAB_PYTHON) -c "" 2>/dev/null; then \
+		echo "test-colab SKIPPED: no working python3.12 (set COLAB_PYTHON)"; exit 0; fi; \
+	set -e; test -x $(COLAB_VENV)/bin/python || $(COLAB_PYTHON) -m venv $(COLAB_VENV); \
+	$(COLAB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/colab/requirements.txt; \
+	$(COLAB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c tests/colab/requirements.txt ./helpers; \
+	PATH=$(abspath $(COLAB_VENV))/bin:$$PATH $(COLAB_VENV)/bin/python tests/colab/run_canary.py
 
 # --- For instructors (see README) -------------------------------------------------------------
 release: $(STAMP)
