@@ -17,7 +17,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: site test-colab readme lab test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
+.PHONY: site test-colab readme lock lab test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
 
 install: $(STAMP)
 
@@ -27,6 +27,16 @@ $(STAMP): requirements.txt constraints.txt helpers/pyproject.toml grading/pyproj
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e helpers
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e grading
 	touch $(STAMP)
+
+# The universal lock: re-resolve constraints.txt for Linux x86-64 and aarch64, macOS arm64 and Windows x86-64
+# after a change of requirements.txt (uv keeps every existing pin that still fits; needs PyPI). Not part of the
+# set-up, so it only needs a venv with pip, not the environment the old lock describes.
+UV_VERSION := 0.13.9
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11.5 --custom-compile-command "make lock" \
+		requirements.txt -o constraints.txt
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
