@@ -71,7 +71,8 @@ class StackedResult:
 
     - history: dict metric -> float array (S, epochs), the keys of `train_fast`'s history.
     - final_train_accuracy, final_test_accuracy: float arrays (S,), each trained model in inference mode.
-    - probes: dict layer name -> float array (S, epochs, Q, F): at every epoch end, the quantiles
+    - probes: dict probe (as given in `probe_layers`: a layer name or position) -> float array (S, epochs, Q, F):
+      at every epoch end, the quantiles
       (`probe_quantiles`, Q of them) of the layer's output units (F = last axis) over the test inputs;
       empty without probes.
     """
@@ -91,7 +92,9 @@ def train_stacked(models, data, *, epochs=EPOCHS, batch_size=BATCH_SIZE, random_
     initial weights (so an initial-weight-scale sweep stacks) and in their optimizer's learning rate (so a
     learning-rate sweep stacks), nothing else.
 
-    probe_layers: names of layers whose outputs are summarised at every epoch end, on the test inputs, by
+    probe_layers: layers whose outputs are summarised at every epoch end, on the test inputs, each given by its
+    name or by its position in `model.layers` (an int, negative counting from the end; a position works for
+    models whose layers have Keras's automatic names, which differ from model to model), by
     `probe_quantiles` (numbers in [0, 1], linear interpolation as numpy.quantile), in inference mode or, with
     `probe_training`, in training mode (the whole test set as one batch; moving statistics not updated).
 
@@ -121,6 +124,10 @@ def train_stacked(models, data, *, epochs=EPOCHS, batch_size=BATCH_SIZE, random_
 
 def _layer_position(model, name):
     names = [layer.name for layer in model.layers]
+    if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
+        if not -len(names) <= name < len(names):
+            raise ValueError(f"no layer at position {name} to probe; the model has {len(names)} layers: {names}.")
+        return int(name) % len(names)
     if name not in names:
         raise ValueError(f"no layer named {name!r} to probe; the model's layers are {names}.")
     return names.index(name)
@@ -339,7 +346,8 @@ class _TrainingGraph:
         history_keys = HISTORY_KEYS if self.validate else HISTORY_KEYS[:2]
         as_float = lambda tensor: tensor.numpy().astype(float)
         return StackedResult({key: as_float(outputs[key]) for key in history_keys}, as_float(outputs["final_train_accuracy"]),
-                             as_float(outputs["final_test_accuracy"]), {name: as_float(outputs[name]) for name in self.probe_names})
+                             as_float(outputs["final_test_accuracy"]),
+                             {name: as_float(outputs[f"probe/{index}"]) for index, name in enumerate(self.probe_names)})
 
     def _per_run_pass(self, trainable, non_trainable, x, y):
         """One run's training-mode pass: mean loss, mean accuracy, updated non-trainable values."""
@@ -407,7 +415,8 @@ class _TrainingGraph:
                 lambda epoch, *_: epoch < epochs, run_epoch,
                 (tf.constant(0, tf.int64), (trainable, non_trainable, slots), history, probes))
             outputs = {key: tf.transpose(array.stack()) for key, array in zip(history_keys, history)}
-            outputs.update({name: tf.transpose(array.stack(), [1, 0, 2, 3]) for name, array in zip(self.probe_names, probes)})
+            # Keyed by position in probe_names: a probe may be a layer name or an int, and nest cannot sort mixed keys.
+            outputs.update({f"probe/{index}": tf.transpose(array.stack(), [1, 0, 2, 3]) for index, array in enumerate(probes)})
             outputs["final_train_accuracy"] = self.evaluate(trainable, non_trainable, X_train, y_train)[1]
             outputs["final_test_accuracy"] = self.evaluate(trainable, non_trainable, X_test, y_test)[1]
             outputs.update(trainable=trainable, non_trainable=non_trainable)
