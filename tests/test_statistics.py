@@ -16,6 +16,7 @@ from sklearn.datasets import make_circles
 from bn_course.metrics import epochs_to_threshold, first_epoch_reaching, first_epoch_staying
 from bn_course.statistics import (
     bayes_accuracy_circles,
+    bayes_classifier_accuracy,
     censored_epochs,
     circles_bayes_boundary_radius,
     circles_inner_probability,
@@ -293,6 +294,21 @@ def test_bayes_boundary_radius_is_where_the_ring_densities_meet_and_the_best_rad
     assert circles_bayes_boundary_radius(factor=0.6, noise=0.0) == pytest.approx(0.8)
     with pytest.raises(ValueError, match=r"factor must be in \[0, 1\)"):
         circles_bayes_boundary_radius(factor=1.0)
+
+
+def test_bayes_classifier_accuracy_scores_samples_around_the_bayes_accuracy():
+    bayes = bayes_accuracy_circles()
+    X, y = make_circles(n_samples=200_000, factor=0.8, noise=0.1, random_state=3)
+    assert bayes_classifier_accuracy(X, y) == pytest.approx(bayes, abs=4 * 0.0008)
+    # Small samples scatter around it by about the binomial standard error.
+    scores = [bayes_classifier_accuracy(*make_circles(n_samples=500, noise=0.1, factor=0.8, random_state=seed))
+              for seed in range(200)]
+    assert np.mean(scores) == pytest.approx(bayes, abs=0.004)
+    assert np.std(scores) == pytest.approx(test_set_standard_error(bayes, 500), rel=0.25)
+    # Points at the origin are inner, points far out are outer.
+    assert bayes_classifier_accuracy(np.array([[0.0, 0.0], [2.0, 0.0]]), [1, 0]) == 1.0
+    with pytest.raises(ValueError, match="one label per point"):
+        bayes_classifier_accuracy(np.zeros((3, 2)), [0, 1])
 
 
 def test_test_set_standard_error():

@@ -233,11 +233,13 @@ def test_every_summary_column_the_solutions_read_exists(study):
         sources += ["".join(cell["source"]) for cell in json.loads(notebook.read_text())["cells"]
                     if cell["cell_type"] == "code"]
     code = "\n".join(sources)
-    pattern = r"\b((?:test_accuracy|train_accuracy|epoch_to_threshold)_(?:mean|ci_low|ci_high)|n_runs|n_reached)\b"
+    pattern = (r"\b((?:test_accuracy|train_accuracy|epoch_to_threshold|epoch_staying_above|speed)_"
+               r"(?:mean|ci_low|ci_high|n_reached)|n_runs|n_reached)\b")
     used = set(re.findall(pattern, code))
     for column in re.findall(r"interval\(row, '(\w+)'", code):  # 03: interval(row, 'epoch_to_threshold', 1)
         used |= {f"{column}_mean", f"{column}_ci_low", f"{column}_ci_high"}
-    assert {"epoch_to_threshold_mean", "n_reached", "test_accuracy_ci_low"} <= used  # the scan finds them
+    assert {"epoch_to_threshold_mean", "n_reached", "test_accuracy_ci_low", "speed_n_reached",
+            "epoch_staying_above_n_reached"} <= used  # the scan finds them
     assert used <= set(study.summary().columns)
     for column in ("seed", "epoch_to_threshold", "test_accuracy"):
         assert f'"{column}"' in code and column in study.runs.columns

@@ -423,6 +423,24 @@ def bayes_accuracy_circles(*, factor=0.8, noise=0.1):
     return 1.0 - error_mass / 2
 
 
+def bayes_classifier_accuracy(X, y, *, factor=0.8, noise=0.1):
+    """Accuracy of the Bayes classifier of the circles problem on given points: how easy this sample is.
+
+    - X: array (n, 2) of points; y: labels (n,) in {0, 1} (1 = inner ring, as make_circles); factor, noise: of
+      the data (noise > 0).
+    Returns a float in [0, 1]: the fraction of points where `circles_inner_probability(X) > 0.5` gives the label.
+    Over new data its expectation is `bayes_accuracy_circles`; on a fixed sample of n points it varies by about
+    `test_set_standard_error`, so a sample it scores above that expectation is easier than average, and every
+    model measured on that sample profits from it. Raises ValueError for X not (n, 2) or y of another length.
+    """
+    labels = np.asarray(y, dtype=float).reshape(-1)
+    predicted_inner = circles_inner_probability(X, factor=factor, noise=noise) > 0.5
+    if labels.size != predicted_inner.size:
+        raise ValueError(f"y must hold one label per point of X; got {labels.size} labels for {predicted_inner.size} "
+                         "points.")
+    return float(np.mean(predicted_inner == (labels == 1)))
+
+
 def test_set_standard_error(accuracy, n_test):
     """Standard error of an accuracy measured on a fixed test set of `n_test` points: sqrt(p (1 - p) / n).
 
