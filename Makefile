@@ -42,7 +42,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
 
 # The everyday lane: every test not marked `full` (pytest.ini). PYTEST_ARGS adds options, e.g. PYTEST_ARGS=-x.
-test: $(STAMP)
+test: $(STAMP) sandbox
 	$(BIN)/python -m pytest -m "not full" $(PYTEST_ARGS)
 
 # The full lane, before resolving an issue: every pytest test (`make test`'s and the `full` ones), then each
@@ -50,7 +50,7 @@ test: $(STAMP)
 # equivalence evidence. A heavier check with a target of its own (browser tests, a Colab-stack canary) joins
 # the lane by defining its rule and adding it to FULL_TARGETS.
 FULL_TARGETS := trainer-avx2 test-colab equivalence
-test-full: $(STAMP)
+test-full: $(STAMP) sandbox
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	for target in $(FULL_TARGETS); do $(MAKE) --no-print-directory "$$target" || exit 1; done
 
@@ -107,16 +107,29 @@ release: $(STAMP)
 
 # Grade everything under submitted/<student>/<assignment>/ (repair, sandbox, limits; JOBS submissions at once).
 # GRADING_ARGS passes more options, e.g. GRADING_ARGS="--timeout 120 02-baseline" (python -m grading.autograde -h).
-autograde: $(STAMP)
+autograde: $(STAMP) sandbox
 	$(BIN)/python -m grading.autograde --jobs $(JOBS) $(GRADING_ARGS)
 
 # HTML feedback per student under feedback/, hidden test code removed, grading notes on top.
 feedback: $(STAMP)
 	$(BIN)/python -m grading.feedback
 
-# The gradebook as grades.csv.
+# The gradebook as grades.csv; FORMAT=canvas or FORMAT=moodle writes that LMS's import layout instead
+# (one row per student, empty cells for "not submitted").
+FORMAT ?= long
 grades: $(STAMP)
-	$(BIN)/python -m grading.grades --to grades.csv
+	$(BIN)/python -m grading.grades --format $(FORMAT) --to $(if $(filter long,$(FORMAT)),grades.csv,grades-$(FORMAT).csv)
+
+# Grading kernels run in bubblewrap (grading/sandbox.py). As root on Debian/Ubuntu this installs it with apt;
+# elsewhere it says how, and grading still runs, with a loud warning in every report.
+sandbox: $(STAMP)
+	@if command -v bwrap >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && apt-get install -y -q bubblewrap; \
+	else \
+		echo "*** bubblewrap (bwrap) is missing: grading kernels will NOT be isolated. Install it (Debian/Ubuntu: sudo apt-get install bubblewrap) ***"; \
+	fi
+	@$(BIN)/python -m grading.sandbox --check || echo "*** grading kernels will NOT be isolated here (see above) ***"
 
 clean:
-	rm -rf source_with_tests autograded feedback gradebook.db grades.csv .pytest_cache
+	rm -rf source_with_tests autograded feedback gradebook.db grades.csv grades-canvas.csv grades-moodle.csv .pytest_cache

@@ -45,7 +45,7 @@ from grading.course import (BIN, assignments, nbgrader_env, read_report, release
 from grading.merge import merge_submission, record_missing
 from grading.repair import as_dicts, repair_notebook
 from grading.sandbox import (KERNEL_NAME, MAX_PROCESSES, UNISOLATED_WARNING, create_process_limit, isolation_problem,
-                             remove_process_limit, write_kernelspec)
+                             refused_processes, remove_process_limit, write_kernelspec)
 
 DEFAULT_MEMORY_GB = 6  # of data (heap) per process; a TensorFlow kernel training these models uses under 1 GB
 DEFAULT_BUDGET = 1800  # seconds for one whole submission, even if every cell hangs until its own time-out
@@ -244,6 +244,9 @@ def blocked_by_sandbox(name, value, label):
     return None
 
 
+TOO_MANY_PROCESSES = (f"Your notebook tried to start more processes than grading allows (at most {MAX_PROCESSES} at "
+                      "once, e.g. os.fork() in a loop); the extra ones were refused, and the cell was stopped when it "
+                      "reached its time limit.")
 PIP_COMMAND = re.compile(r"^\s*[%!]\s*(?:python -m )?pip\b", flags=re.MULTILINE)
 PIP_SENTENCE = ("uses pip (%pip or !pip) to install or remove packages: grading runs your notebook with the "
                 "course's own packages, so do not rely on installing any.")
@@ -261,7 +264,7 @@ def problems_in(notebook, *, timeout, memory_gb):
             continue
         label = _label(cell, index)
         is_test = cell.metadata.get("nbgrader", {}).get("grade", False)
-        if PIP_COMMAND.search(cell.source):
+        if PIP_COMMAND.search(cell.source) and not _read_only(cell):  # the release's own Colab set-up uses %pip
             problems.append(f"{label} {PIP_SENTENCE}")
         for output in cell.get("outputs", []):
             if output.output_type == "stream" and "... Output truncated ..." in output.get("text", ""):
@@ -366,6 +369,8 @@ def grade_submission(course, student, assignment, *, timeout, memory_gb, budget)
     try:
         status, log = grade_until_done(top, notebook, report, student, assignment, start=start, timeout=timeout,
                                        memory_gb=memory_gb, budget=budget, kernel_options=kernel_options)
+        if process_limit is not None and refused_processes(process_limit):
+            report["problems"].append(TOO_MANY_PROCESSES)
     finally:
         remove_process_limit(process_limit)
     report.update(status=status, seconds=round(time.perf_counter() - start, 1))
@@ -453,6 +458,8 @@ def main(argv=None):
     reports = autograde(args.course, args.assignments, jobs=args.jobs, timeout=args.timeout,
                         memory_gb=args.memory_gb, budget=args.budget)
     for report in reports:
+        if report.get("sandbox", "").startswith("WARNING"):
+            print(f"{report['assignment']} {report['student']}: {report['sandbox']}", file=sys.stderr)
         status = "missing" if report["missing"] else report["status"]
         print(f"{report['assignment']:16} {report['student']:24} {status:12} {report.get('seconds', 0):7.1f} s  "
               f"{len(report['repairs'])} repair(s), {len(report['problems'])} problem(s)")

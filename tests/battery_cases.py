@@ -1,4 +1,5 @@
-"""Bad submissions of 02-baseline, each with the score it must get per test cell and what its feedback must say.
+"""Bad submissions of 02-baseline, each with the score it must get per test cell and what its feedback must say;
+ISOLATION_CASES try what the grading sandbox must block (read the course, write the venv, pip, network, fork).
 
 Every case is one student of one batch (see test_grading_battery.py). `build(course)` writes the submission
 under submitted/<case>/02-baseline/ of the temporary course.
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from course import notebook_path, submit
+from course import ROOT, notebook_path, submit
 from submissions import completed, released
 
 ASSIGNMENT = "02-baseline"
@@ -34,10 +35,11 @@ def index_of(notebook, name):
 
 
 def with_extra_cell(source):
-    """The complete solution with one more code cell of the student's at the end."""
+    """The complete solution with one more code cell of the student's at the end; `source` may be a function of
+    the course folder (for a cell that names the course's files by absolute path)."""
     def build(course):
         notebook = completed(ASSIGNMENT, root=course)
-        notebook.cells.append(nbformat.v4.new_code_cell(source))
+        notebook.cells.append(nbformat.v4.new_code_cell(source(Path(course).resolve()) if callable(source) else source))
         return notebook
     return build
 
@@ -202,6 +204,53 @@ CASES = {
                             LABELS_LOST, ["your answer in cell `predict_labels` crashed Python itself",
                                           "That answer was skipped"], {}),
 }
+
+
+# --- what the sandbox (grading/sandbox.py) blocks: each an extra cell after a complete solution -----------------
+
+def opens(path_in_course):
+    """A cell that prints the start of a file of the course, named by its absolute path."""
+    return lambda course: f"print(open({str(course / path_in_course)!r}, 'rb').read(200))"
+
+
+NO_FILE = "tried to open a file by its full path, which does not exist during grading"
+ISOLATION_CASES = {
+    "reads_gradebook": (with_extra_cell(opens("gradebook.db")), FULL, [NO_FILE], {}),
+    "reads_solutions": (with_extra_cell(lambda course: opens(f"solutions/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")(ROOT)), FULL,
+                        [NO_FILE], {}),
+    "reads_other_submission": (with_extra_cell(opens(f"submitted/correct/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")), FULL,
+                               [NO_FILE], {}),
+    "writes_venv": (with_extra_cell("import sys\nopen(sys.prefix + '/bin/student-was-here', 'w').write('x')"), FULL,
+                    ["tried to change files outside your notebook's folder, which grading does not allow"], {}),
+    "pip_install": (with_extra_cell("%pip install --no-input tqdm==4.66.0"), FULL,
+                    ["uses pip (%pip or !pip) to install or remove packages"], {}),
+    "pip_uninstall": (with_extra_cell("%pip uninstall -y tqdm"), FULL,
+                      ["uses pip (%pip or !pip) to install or remove packages"], {}),
+    "opens_network": (with_extra_cell("import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=5)"), FULL,
+                      ["tried to use the network, which is not available during grading"], {}),
+    # Last cell: a fork bomb leaves its processes until the kernel ends, so no later cell could start a thread.
+    "fork_bomb": (with_extra_cell("import os\nwhile True:\n    os.fork()"), FULL,
+                  ["tried to start more processes than grading allows"], {}),
+}
+CASES.update(ISOLATION_CASES)
+
+
+def runnable_cases():
+    """(names of the cases this machine can grade safely, {skipped case: why}).
+
+    Without the sandbox the isolation cases would do what they try (and %pip uninstall would change the venv);
+    a fork bomb runs only where the process limit was created and read back (a cgroup's pids.max).
+    """
+    from grading import sandbox
+
+    problem = sandbox.isolation_problem()
+    if problem is not None:
+        return [name for name in CASES if name not in ISOLATION_CASES], dict.fromkeys(ISOLATION_CASES, problem)
+    probe = sandbox.create_process_limit("grading-battery-probe", limit=64)
+    sandbox.remove_process_limit(probe)
+    if probe is None:
+        return [name for name in CASES if name != "fork_bomb"], {"fork_bomb": "no process limit (cgroup pids.max)"}
+    return list(CASES), {}
 
 
 def build_submission(course, name):

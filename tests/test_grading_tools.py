@@ -296,3 +296,46 @@ def test_leak_check_sees_through_html_markup():
 
 def test_notes_say_when_nothing_went_wrong():
     assert "without problems" in notes_markdown({"repairs": [], "problems": []})
+
+
+# --- the sandbox's refusals, in words ---------------------------------------------------------------------------
+
+def test_what_the_sandbox_refuses_is_said_in_plain_words():
+    notebook = nbformat.v4.new_notebook(cells=[
+        graded_cell("open('/course/gradebook.db')", [error("FileNotFoundError", "[Errno 2] No such file or directory: '/course/gradebook.db'")]),
+        graded_cell("open(sys.prefix + '/x', 'w')", [error("OSError", "[Errno 30] Read-only file system: '/venv/x'")]),
+        graded_cell("socket.create_connection(('1.1.1.1', 53))", [error("OSError", "[Errno 101] Network is unreachable")]),
+        graded_cell("urlopen('https://pypi.org')", [error("gaierror", "[Errno -3] Temporary failure in name resolution")]),
+        graded_cell("os.fork()", [error("BlockingIOError", "[Errno 11] Resource temporarily unavailable")]),
+        graded_cell("%pip uninstall -y tqdm", []),
+    ])
+    problems = problems_in(notebook, timeout=20, memory_gb=6)
+    assert [problem.split(") ", 1)[1] for problem in problems] == [
+        "tried to open a file by its full path, which does not exist during grading: only your notebook's own folder "
+        "is available.",
+        "tried to change files outside your notebook's folder, which grading does not allow; nothing was changed.",
+        "tried to use the network, which is not available during grading.",
+        "tried to use the network, which is not available during grading.",
+        "tried to start more processes than grading allows and was stopped.",
+        "uses pip (%pip or !pip) to install or remove packages: grading runs your notebook with the course's own "
+        "packages, so do not rely on installing any.",
+    ]
+
+
+def test_the_releases_own_pip_line_is_not_blamed_on_the_student():
+    setup = graded_cell("if 'google.colab' in sys.modules:\n    %pip install bn-course", [], grade_id="setup")
+    setup.metadata["nbgrader"]["locked"] = True
+    assert problems_in(nbformat.v4.new_notebook(cells=[setup]), timeout=20, memory_gb=6) == []
+
+
+def test_without_bwrap_isolation_is_reported_missing(monkeypatch):
+    from grading import sandbox
+
+    sandbox.isolation_problem.cache_clear()
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    try:
+        assert sandbox.isolation_problem() == "bubblewrap (bwrap) is not installed"
+        warning = sandbox.UNISOLATED_WARNING.format(reason=sandbox.isolation_problem())
+        assert warning.startswith("WARNING: this submission was graded WITHOUT isolation (bubblewrap (bwrap) is not")
+    finally:
+        sandbox.isolation_problem.cache_clear()
