@@ -35,15 +35,20 @@ def completed(assignment, answers=None, root=ROOT):
 # One deliberately wrong answer per assignment, with the test cells it must fail (and only those).
 WRONG_ANSWERS = {
     "01-theory": {
-        # The PyTorch momentum convention: normalisation is right, the moving statistics are not.
+        # The PyTorch momentum convention: normalisation and cache are right (the backward tests pass), the moving
+        # statistics are not.
         "answers": {
             "batchnorm_forward_train": (
                 "def batchnorm_forward_train(x, gamma, beta, moving_mean, moving_var, *, momentum=0.99, epsilon=1e-3):\n"
-                "    batch_mean, batch_var = x.mean(axis=0), x.var(axis=0)\n"
-                "    x_hat = (x - batch_mean) / np.sqrt(batch_var + epsilon)\n"
+                "    batch_mean = x.mean(axis=0)\n"
+                "    centred = x - batch_mean\n"
+                "    batch_var = (centred**2).mean(axis=0)\n"
+                "    std = np.sqrt(batch_var + epsilon)\n"
+                "    x_hat = centred / std\n"
                 "    new_mean = (1 - momentum) * moving_mean + momentum * batch_mean\n"
                 "    new_var = (1 - momentum) * moving_var + momentum * batch_var\n"
-                "    return gamma * x_hat + beta, new_mean, new_var, (x_hat, gamma, 1 / np.sqrt(batch_var + epsilon))"
+                "    cache = {'centred': centred, 'std': std, 'inv_std': 1 / std, 'x_hat': x_hat, 'gamma': gamma}\n"
+                "    return gamma * x_hat + beta, new_mean, new_var, cache"
             )
         },
         "fails": {"test_batchnorm_forward_train_public", "test_batchnorm_forward_train_hidden"},

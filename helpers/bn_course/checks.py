@@ -182,3 +182,37 @@ def check_model(model, expected_layers, name="your model", *, input_dim=None, n_
             _fail(name, "expects inputs of the wrong width.", expected=input_dim, got=shapes[0][-1])
     if n_params is not None and model.count_params() != n_params:
         _fail(name, "has the wrong number of parameters.", expected=n_params, got=model.count_params(), hint=hint)
+
+
+def check_unchanged(originals, arguments, function_name):
+    """Check that a function left its array arguments as they were: no in-place update such as `x -= mean`.
+
+    - originals: dict argument name -> a copy of the argument taken before the call.
+    - arguments: dict argument name -> the object that was passed, looked at after the call.
+    - function_name: the function called, for the message.
+    Raises CheckFailed naming the first argument whose shape or values changed.
+    """
+    for name, original in originals.items():
+        after = np.asarray(arguments[name])
+        if after.shape != np.shape(original) or not np.array_equal(after, original, equal_nan=True):
+            _fail(f"{function_name}(...)", f"changed its input `{name}` in place.",
+                  hint="compute new arrays and return them (e.g. `centred = x - mean`) instead of updating an "
+                       "argument with +=, -=, *=, /= or slice assignment.")
+
+
+def check_close_naming_mistakes(value, expected, name, *, mistakes, atol=1e-6, rtol=1e-5, hint=None):
+    """Like `check_close`, but when `value` is wrong and equals what a known mistake gives, say which mistake.
+
+    - mistakes: dict description -> array-like that the mistake produces for the same input (same shape as
+      `expected`), e.g. {"the unbiased variance (ddof=1) instead of the biased one": ...}. The first one that
+      `value` matches within the tolerances is named; otherwise the message is `check_close`'s.
+    Returns the value as a NumPy array.
+    """
+    expected_array = np.asarray(expected, dtype=float)
+    array = check_array(value, name, shape=expected_array.shape)
+    if np.allclose(array, expected_array, atol=atol, rtol=rtol):
+        return array
+    for description, mistaken in mistakes.items():
+        if np.allclose(array, np.asarray(mistaken, dtype=float), atol=atol, rtol=rtol):
+            _fail(name, f"has the values that {description} gives.", hint=hint)
+    return check_close(array, expected_array, name, atol=atol, rtol=rtol, hint=hint)
