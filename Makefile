@@ -17,7 +17,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: site test-colab readme lock lab test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
+.PHONY: site test-browser test-colab readme lock lab test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
 
 install: $(STAMP)
 
@@ -43,15 +43,15 @@ lab: $(STAMP)
 
 # The everyday lane: every test not marked `full` (pytest.ini). PYTEST_ARGS adds options, e.g. PYTEST_ARGS=-x.
 test: $(STAMP) sandbox
-	$(BIN)/python -m pytest -m "not full" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not full and not browser" $(PYTEST_ARGS)
 
 # The full lane, before resolving an issue: every pytest test (`make test`'s and the `full` ones), then each
 # target of FULL_TARGETS in order: the trainer's one-epoch checks with oneDNN limited to AVX2, and its
 # equivalence evidence. A heavier check with a target of its own (browser tests, a Colab-stack canary) joins
 # the lane by defining its rule and adding it to FULL_TARGETS.
-FULL_TARGETS := trainer-avx2 test-colab equivalence
+FULL_TARGETS := trainer-avx2 test-browser test-colab equivalence
 test-full: $(STAMP) sandbox
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
 	for target in $(FULL_TARGETS); do $(MAKE) --no-print-directory "$$target" || exit 1; done
 
 # The benchmark and the equivalence evidence use the test zoo's models (tests/zoo.py).
@@ -80,8 +80,24 @@ solutions-outputs: $(STAMP)
 
 # The rendered course, offline: one HTML page per notebook (prose, figures, demonstration outputs; no solution
 # or hidden test) and an index, in build/site (tools/build_site.py).
+# MathJax 3 for the pages, from the npm registry (pinned); without npm the pages load it from its CDN.
+MATHJAX := build/mathjax/es5/tex-chtml-full.js
+$(MATHJAX):
+	mkdir -p build/mathjax
+	cd build && npm pack --silent mathjax@3.2.2 && tar -xzf mathjax-3.2.2.tgz -C mathjax --strip-components=1 && rm mathjax-3.2.2.tgz
 site: $(STAMP)
-	$(BIN)/python tools/build_site.py --out build/site
+	@command -v npm >/dev/null && $(MAKE) --no-print-directory $(MATHJAX) || echo "npm not found: the pages will load MathJax from its CDN"
+	$(BIN)/python tools/build_site.py --out build/site --mathjax $(dir $(MATHJAX))
+
+# The browser tests (tests/test_browser.py): the site and the student JupyterLab in headless Chromium, driven by
+# Selenium; screenshots in build/screenshots/. As root it installs Debian's chromium and chromium-driver.
+test-browser: $(STAMP)
+	@if [ "$$(id -u)" = 0 ] && ! command -v chromedriver >/dev/null && command -v apt-get >/dev/null; then \
+		apt-get update -o DPkg::Lock::Timeout=600 && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=600 chromium chromium-driver; fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tests/browser-requirements.txt -c constraints.txt
+	$(MAKE) --no-print-directory $(MATHJAX)
+	$(BIN)/python -m pytest -m browser -p no:nbval -o addopts="-p no:cacheprovider --strict-markers" -rA tests/test_browser.py
 
 # README's results table, copied from the executed source notebooks' cells tagged readme-results.
 readme: $(STAMP)
