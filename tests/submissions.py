@@ -106,6 +106,23 @@ WRONG_ANSWERS = {
         },
         "fails": {"test_build_bn_no_momentum_model_public", "test_build_bn_no_momentum_model_hidden"},
     },
+    "08-normalization-family": {
+        # Spatial BN with the Dense recipe: statistics over the batch axis only, one per position and channel.
+        "answers": {
+            "spatial_batchnorm_forward": (
+                "def spatial_batchnorm_forward(x, gamma, beta, moving_mean, moving_var, *, training, momentum=0.99,"
+                " epsilon=1e-3):\n"
+                "    if training:\n"
+                "        mean, variance = x.mean(axis=0), x.var(axis=0)\n"
+                "        new_mean = momentum * moving_mean + (1 - momentum) * mean\n"
+                "        new_var = momentum * moving_var + (1 - momentum) * variance\n"
+                "    else:\n"
+                "        mean, variance, new_mean, new_var = moving_mean, moving_var, moving_mean, moving_var\n"
+                "    return gamma * (x - mean) / np.sqrt(variance + epsilon) + beta, new_mean, new_var\n"
+            )
+        },
+        "fails": {"test_spatial_batchnorm_forward_public", "test_spatial_batchnorm_forward_hidden"},
+    },
 }
 
 assert set(WRONG_ANSWERS) <= set(ASSIGNMENTS)
