@@ -10,6 +10,8 @@ Two roads lead there, each checked by the same tests:
   grades all fifteen submissions in one batch, two at a time, each in its own sandbox, and merges them into the
   course's gradebook; `grading.feedback` then writes their feedback, which must not show hidden test code, and
   plain `nbgrader generate_feedback` (formgrader's button) must hide it too.
+- promises (in `make test`): a manual grade survives a re-grade; a submission over its time budget is
+  stopped, reported, and the batch goes on.
 - `nbgrader` (`full` lane only): plain `nbgrader autograde`, one run per assignment in its own course copy, as
   formgrader's "autograde" button does. The same notebooks are graded by the same nbgrader inside the sandboxes
   of the merged road, which is why this one only runs in `make test-full`.
@@ -18,6 +20,7 @@ import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
+import nbformat
 import pytest
 
 from course import (ASSIGNMENTS, copy_course, feedback_text, fresh_course, hidden_test_lines, max_total, nbgrader,
@@ -162,3 +165,48 @@ def test_a_correct_answer_sharing_a_line_with_a_hidden_test_keeps_its_feedback(m
     text = feedback_text(course, SHARES_LINES, SHARED_LINE_ASSIGNMENT)
     assert SHARED_LINE in text
     assert shown_hidden_lines(text, SHARED_LINE_ASSIGNMENT) == [SHARED_LINE], "only the student's own line is shown"
+
+
+# --- promises: a manual grade survives a re-grade; the per-submission budget --------------------------------------
+
+LIGHTEST = ASSIGNMENTS[0]  # any assignment with a wrong answer does
+
+
+def test_a_manual_grade_survives_a_regrade(released_course, tmp_path):
+    """The instructor overrides a failed test cell by hand (formgrader), then grading runs again: the manual
+    score and comment stay, the automatic score is written anew."""
+    from nbgrader.api import Gradebook
+
+    course = fresh_course(released_course, tmp_path / "course")
+    submit(course, "wrong", LIGHTEST, completed(LIGHTEST, WRONG_ANSWERS[LIGHTEST]["answers"], root=course))
+    autograde(course, [LIGHTEST])
+    failed = sorted(WRONG_ANSWERS[LIGHTEST]["fails"])[0]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        grade = gradebook.find_grade(failed, LIGHTEST, LIGHTEST, "wrong")
+        assert grade.auto_score == 0 and grade.max_score > 0
+        grade.manual_score = grade.max_score
+        comment = gradebook.find_submission_notebook(LIGHTEST, LIGHTEST, "wrong").comments[0]
+        comment.manual_comment = "Accepted: your convention is documented in the question."
+        gradebook.db.commit()
+        comment_name = comment.name
+    autograde(course, [LIGHTEST])
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        grade = gradebook.find_grade(failed, LIGHTEST, LIGHTEST, "wrong")
+        assert (grade.auto_score, grade.manual_score, grade.score) == (0, grade.max_score, grade.max_score)
+        comment = gradebook.find_comment(comment_name, LIGHTEST, LIGHTEST, "wrong")
+        assert comment.manual_comment == "Accepted: your convention is documented in the question."
+
+
+def test_a_submission_over_its_budget_is_stopped_reported_and_the_batch_goes_on(released_course, tmp_path):
+    course = fresh_course(released_course, tmp_path / "course")
+    endless = completed(LIGHTEST, root=course)
+    endless.cells.insert(0, nbformat.v4.new_code_cell("while True:\n    pass"))
+    submit(course, "endless", LIGHTEST, endless)
+    submit(course, "missing", LIGHTEST, released(LIGHTEST, root=course))
+    (course / "submitted" / "missing" / LIGHTEST / f"{LIGHTEST}.ipynb").unlink()
+    reports = {report["student"]: report for report in autograde(course, [LIGHTEST], timeout=600, budget=30)}
+    assert reports["endless"]["status"] == "over budget"
+    assert reports["endless"]["problems"][0] == ("Grading your notebook took longer than 30 s in total and was "
+                                                 "stopped; it scored what it had.")
+    assert reports["missing"]["missing"], "the batch went on after the stopped submission"
+    assert total(scores(course, LIGHTEST)["endless"]) == 0
