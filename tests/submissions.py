@@ -106,6 +106,16 @@ WRONG_ANSWERS = {
         },
         "fails": {"test_build_bn_no_momentum_model_public", "test_build_bn_no_momentum_model_hidden"},
     },
+    "07-what-bn-does": {
+        # Definition 2.1 with the examined layer's own update included (blocks <= layer instead of < layer).
+        "answers": {
+            "weights_for_ics": (
+                "def weights_for_ics(before, after, blocks, layer):\n"
+                "    return np.where(np.asarray(blocks) <= layer, np.asarray(after, dtype=float), np.asarray(before, dtype=float))\n"
+            )
+        },
+        "fails": {"test_weights_for_ics_public", "test_weights_for_ics_hidden"},
+    },
     "08-normalization-family": {
         # Spatial BN with the Dense recipe: statistics over the batch axis only, one per position and channel.
         "answers": {

@@ -1,0 +1,111 @@
+"""07-what-bn-does: each wrong answer named in a hidden test's comment fails that exercise's graded cells.
+
+The exercises' cells are run here directly from the source notebook (the solution cell replaced by a wrong
+answer, then the exercise's public and hidden test cells), without nbgrader: a graded test cell that raises
+scores 0, so a wrong answer that makes the hidden cell raise loses its points. The complete solution must pass
+every cell. `tests/test_nbgrader_roundtrip.py` grades one of these wrong answers through nbgrader itself.
+"""
+import numpy as np
+import pytest
+
+from course import ROOT, notebook_path, read_notebook
+
+ASSIGNMENT = "07-what-bn-does"
+
+
+def cells_by_grade_id():
+    notebook = read_notebook(notebook_path(ROOT, "solutions", ASSIGNMENT))
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
+            if "nbgrader" in cell.metadata}
+
+
+CELLS = cells_by_grade_id()
+
+
+def failing_cells(exercise, answer):
+    """The test cells of `exercise` (public, hidden) that raise when the answer cell holds `answer`."""
+    namespace = {"np": np}
+    exec(answer, namespace)
+    failed = set()
+    for suffix in ("public", "hidden"):
+        grade_id = f"test_{exercise}_{suffix}"
+        try:
+            exec(CELLS[grade_id], dict(namespace))
+        except Exception:  # noqa: BLE001 - any error in a graded cell scores it 0, as in nbgrader
+            failed.add(grade_id)
+    return failed
+
+
+WEIGHTS_FOR_ICS = {
+    "the layer's own update included": "def weights_for_ics(before, after, blocks, layer):\n"
+                                       "    return np.where(np.asarray(blocks) <= layer, after, before)\n",
+    "the layers above updated": "def weights_for_ics(before, after, blocks, layer):\n"
+                                "    return np.where(np.asarray(blocks) > layer, after, before)\n",
+    "every block updated": "def weights_for_ics(before, after, blocks, layer):\n    return np.asarray(after, float)\n",
+    "no block updated": "def weights_for_ics(before, after, blocks, layer):\n    return np.asarray(before, float)\n",
+    "before overwritten in place": "def weights_for_ics(before, after, blocks, layer):\n"
+                                   "    below = np.asarray(blocks) < layer\n"
+                                   "    before[below] = np.asarray(after)[below]\n"
+                                   "    return before\n",
+}
+
+_SHIFT = ("def gradient_shift(G, G_prime):\n"
+          "    g, h = np.ravel(np.asarray(G, float)), np.ravel(np.asarray(G_prime, float))\n"
+          "    d, n, m = np.linalg.norm(g - h), np.linalg.norm(g), np.linalg.norm(h)\n"
+          "    return {}\n")
+GRADIENT_SHIFT = {
+    "relative distance without its denominator": _SHIFT.format("d, d, g @ h / (n * m)"),
+    "relative distance divided by |G'|": _SHIFT.format("d, d / m, g @ h / (n * m)"),
+    "cosine's sign lost": _SHIFT.format("d, d / n, abs(g @ h) / (n * m)"),
+    "cosine's sign flipped": _SHIFT.format("d, d / n, -(g @ h) / (n * m)"),
+    "dot product left unnormalised": _SHIFT.format("d, d / n, g @ h"),
+    "squared distance": _SHIFT.format("d**2, d**2 / n, g @ h / (n * m)"),
+    "kernels not flattened": "def gradient_shift(G, G_prime):\n"
+                             "    g, h = np.asarray(G, float), np.asarray(G_prime, float)\n"
+                             "    d = np.linalg.norm(g - h)\n"
+                             "    return d, d / np.linalg.norm(g), np.dot(g, h) / (np.linalg.norm(g) * np.linalg.norm(h))\n",
+}
+
+_LANDSCAPE = ("def landscape_measures(theta, gradient, step_sizes, loss_and_gradient_at):\n"
+              "    theta, gradient, steps = (np.asarray(a, float) for a in (theta, gradient, step_sizes))\n"
+              "    points = theta[None, :] {sign} steps[:, None] * gradient[None, :]\n"
+              "    losses, gradients = loss_and_gradient_at(points)\n"
+              "    changes = np.linalg.norm(np.asarray(gradients) - gradient[None, :], axis=1)\n"
+              "    norm = np.linalg.norm(gradient)\n"
+              "    {extra}\n"
+              "    return {{'loss range': float({loss_range}), 'gradient change': float({change}),\n"
+              "            'effective beta': float({beta})}}\n")
+RIGHT = {"sign": "-", "extra": "pass", "loss_range": "losses.max() - losses.min()", "change": "changes.max()",
+         "beta": "np.max(changes / (steps * norm))"}
+LANDSCAPE_MEASURES = {
+    "points taken uphill": _LANDSCAPE.format(**RIGHT | {"sign": "+"}),
+    "effective beta not divided by the step": _LANDSCAPE.format(**RIGHT | {"beta": "np.max(changes / norm)"}),
+    "effective beta not divided by |gradient|": _LANDSCAPE.format(**RIGHT | {"beta": "np.max(changes / steps)"}),
+    "largest change over the largest step": _LANDSCAPE.format(**RIGHT | {"beta": "changes.max() / (steps.max() * norm)"}),
+    "means instead of maxima": _LANDSCAPE.format(**RIGHT | {"change": "changes.mean()",
+                                                             "beta": "np.mean(changes / (steps * norm))"}),
+    "loss range measured from the current loss": _LANDSCAPE.format(**RIGHT | {
+        "extra": "current = np.asarray(loss_and_gradient_at(theta[None, :])[0])[0]",
+        "loss_range": "np.max(np.abs(losses - current))"}),
+}
+
+EXERCISES = {"weights_for_ics": WEIGHTS_FOR_ICS, "gradient_shift": GRADIENT_SHIFT,
+             "landscape_measures": LANDSCAPE_MEASURES}
+CASES = [(exercise, name, answer) for exercise, answers in EXERCISES.items() for name, answer in answers.items()]
+
+
+@pytest.mark.parametrize("exercise", sorted(EXERCISES))
+def test_the_solution_passes_every_test_cell_of_its_exercise(exercise):
+    assert failing_cells(exercise, CELLS[exercise]) == set()
+
+
+@pytest.mark.parametrize("exercise, name, answer", CASES, ids=[f"{e}: {n}" for e, n, _ in CASES])
+def test_each_named_wrong_answer_loses_the_hidden_points(exercise, name, answer):
+    assert f"test_{exercise}_hidden" in failing_cells(exercise, answer), f"{exercise}: '{name}' was not caught"
+
+
+@pytest.mark.parametrize("exercise", sorted(EXERCISES))
+def test_the_hidden_test_names_the_wrong_answers_it_catches(exercise):
+    """The source notebook says, in the hidden test's comment, which wrong answers it must catch."""
+    hidden = CELLS[f"test_{exercise}_hidden"]
+    assert "Wrong answers they must catch" in hidden and "tests/test_exercises_07.py" in hidden
