@@ -31,6 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import matplotlib
 import psutil
 
 KERNEL_NAME = "grading-sandbox"
@@ -144,9 +145,12 @@ def _existing(pids):
     return processes
 
 
-def enter_process_limit(group):
-    """Move this process (and so everything it starts) into cgroup `group`."""
-    (Path(group) / "cgroup.procs").write_text(str(os.getpid()))
+def entering(group, command):
+    """`command` run after moving itself into cgroup `group` (and so everything it starts).
+
+    A shell, not Python: it writes its own pid, then becomes `command` (same process), in a millisecond.
+    """
+    return ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(group), *command]
 
 
 # --- the kernelspec ------------------------------------------------------------------------------------------------
@@ -188,10 +192,15 @@ def write_kernelspec(jupyter_dir, *, hide, working_dir, scratch, lib, runtime, p
     # "nbgrader has exited": the poller is turned off; --die-with-parent does its job.
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.parent_handle=0"]
     argv = bwrap_command(hide=hide, working_dir=working_dir, scratch=scratch, lib=lib, runtime=runtime, kernel=kernel)
-    if process_limit is not None:  # enter the cgroup first, then become bwrap (same process)
-        argv = [sys.executable, "-m", "grading.sandbox", "--enter", str(process_limit), "--", *argv]
-    # Libraries that keep caches in the home or temporary folder (Matplotlib, Keras) find the scratch folder.
-    scratch_env = {"HOME": str(scratch), "TMPDIR": str(scratch), "MPLCONFIGDIR": str(scratch)}
+    if process_limit is not None:
+        argv = entering(process_limit, argv)
+    # Libraries that keep caches in the home or temporary folder (Matplotlib, Keras) find the scratch folder;
+    # Matplotlib finds the grader's font list there instead of rebuilding it for every submission.
+    matplotlib_dir = Path(scratch) / "matplotlib"
+    matplotlib_dir.mkdir(exist_ok=True)
+    for font_list in Path(matplotlib.get_cachedir()).glob("fontlist-*.json"):
+        shutil.copy2(font_list, matplotlib_dir / font_list.name)
+    scratch_env = {"HOME": str(scratch), "TMPDIR": str(scratch), "MPLCONFIGDIR": str(matplotlib_dir)}
     spec = {"argv": argv, "env": scratch_env, "display_name": "Python 3 (grading sandbox)", "language": "python",
             "interrupt_mode": "message"}
     folder = Path(jupyter_dir) / "kernels" / KERNEL_NAME
@@ -201,15 +210,9 @@ def write_kernelspec(jupyter_dir, *, hide, working_dir, scratch, lib, runtime, p
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Grading kernels' isolation: check it, or enter a process limit.")
-    parser.add_argument("--check", action="store_true", help="say whether kernels are isolated here")
-    parser.add_argument("--enter", metavar="CGROUP", help="move into CGROUP, then run the command after --")
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    if args.enter:
-        enter_process_limit(args.enter)
-        command = args.command[1:] if args.command[:1] == ["--"] else args.command
-        os.execv(command[0], command)
+    parser = argparse.ArgumentParser(description="Say whether grading kernels are isolated here, and how.")
+    parser.add_argument("--check", action="store_true", help="(the default) check bubblewrap and the process limit")
+    parser.parse_args(argv)
     problem = isolation_problem()
     print(f"bubblewrap: {bwrap() or 'not installed'}; isolation: {'works' if problem is None else problem}")
     print(f"process limit (cgroup pids.max): {pids_cgroup_root() or 'not available'}")

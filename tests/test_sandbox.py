@@ -34,7 +34,7 @@ def run_sandboxed(folders, code, process_limit=None):
                                     lib=folders["lib"], runtime=folders["runtime"],
                                     kernel=[sys.executable, "-c", textwrap.dedent(code)])
     if process_limit is not None:
-        command = [sys.executable, "-m", "grading.sandbox", "--enter", str(process_limit), "--", *command]
+        command = sandbox.entering(process_limit, command)
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
