@@ -17,7 +17,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: site test-browser test-colab readme lock lab test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
+.PHONY: site test-browser test-colab readme lock lab lab-instructor publish test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
 
 install: $(STAMP)
 
@@ -38,8 +38,15 @@ lock:
 	$(BIN)/uv pip compile --quiet --universal --python-version 3.11.5 --custom-compile-command "make lock" \
 		requirements.txt -o constraints.txt
 
+# The student JupyterLab on notebooks/: nbgrader's Formgrader, Create Assignment and Courses are off, the
+# Assignments panel stays (jupyter/student, first on JUPYTER_CONFIG_PATH; see jupyter/README.md).
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
+	JUPYTER_CONFIG_PATH=$(abspath jupyter/student)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+		$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
+
+# The instructor's JupyterLab on the course directory, with every nbgrader panel (formgrader included).
+lab-instructor: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=. --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
 
 # The everyday lane: every test not marked `full` (pytest.ini). PYTEST_ARGS adds options, e.g. PYTEST_ARGS=-x.
 test: $(STAMP) sandbox
@@ -118,8 +125,18 @@ test-colab:
 	PATH=$(abspath $(COLAB_VENV))/bin:$$PATH $(COLAB_VENV)/bin/python tests/colab/run_canary.py
 
 # --- For instructors (see README) -------------------------------------------------------------
+# Stamp course.toml's address and tag into the sources' badges and setup cells (tools/stamp.py), then
+# regenerate notebooks/ with nbgrader.
 release: $(STAMP)
+	$(BIN)/python tools/stamp.py
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment "$$a" --force || exit 1; done
+
+# The student edition as its own git history in DEST, tagged with course.toml's tag (tools/publish.py):
+# released notebooks, helpers, learner README, licence, environment files; never solutions or grading.
+# PUBLISH="01-theory 02-baseline" publishes some notebooks only (release order: see README).
+publish: release
+	test -n "$(DEST)" || { echo "usage: make publish DEST=folder [PUBLISH='01-theory 02-baseline']"; exit 2; }
+	$(BIN)/python tools/publish.py "$(DEST)" $(if $(PUBLISH),--assignments $(PUBLISH))
 
 # Grade everything under submitted/<student>/<assignment>/ (repair, sandbox, limits; JOBS submissions at once).
 # GRADING_ARGS passes more options, e.g. GRADING_ARGS="--timeout 120 02-baseline" (python -m grading.autograde -h).
