@@ -1,39 +1,21 @@
-"""07-what-bn-does: each wrong answer named in a hidden test's comment fails that exercise's graded cells.
+"""07-what-bn-does: each wrong answer named in a hidden test's comment fails that exercise's hidden test cell.
 
-The exercises' cells are run here directly from the source notebook (the solution cell replaced by a wrong
-answer, then the exercise's public and hidden test cells), without nbgrader: a graded test cell that raises
-scores 0, so a wrong answer that makes the hidden cell raise loses its points. The complete solution must pass
-every cell. `tests/test_nbgrader_roundtrip.py` grades one of these wrong answers through nbgrader itself.
+`exercise_cells.failing_tests` runs the exercise's public and hidden test cells in-process, after the wrong answer
+replaces the solution: a graded cell that raises scores 0 in nbgrader, so the answer loses its points. The
+complete solution must pass every cell. `tests/test_nbgrader_roundtrip.py` grades one of these wrong answers
+through nbgrader itself.
 """
-import numpy as np
 import pytest
 
-from course import ROOT, notebook_path, read_notebook
+from exercise_cells import failing_tests, source_cells
 
 ASSIGNMENT = "07-what-bn-does"
-
-
-def cells_by_grade_id():
-    notebook = read_notebook(notebook_path(ROOT, "solutions", ASSIGNMENT))
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
-            if "nbgrader" in cell.metadata}
-
-
-CELLS = cells_by_grade_id()
+CELLS = source_cells(ASSIGNMENT)
 
 
 def failing_cells(exercise, answer):
-    """The test cells of `exercise` (public, hidden) that raise when the answer cell holds `answer`."""
-    namespace = {"np": np}
-    exec(answer, namespace)
-    failed = set()
-    for suffix in ("public", "hidden"):
-        grade_id = f"test_{exercise}_{suffix}"
-        try:
-            exec(CELLS[grade_id], dict(namespace))
-        except Exception:  # noqa: BLE001 - any error in a graded cell scores it 0, as in nbgrader
-            failed.add(grade_id)
-    return failed
+    """The test cells of `exercise` (public, hidden) that raise when its answer cell holds `answer`."""
+    return failing_tests(ASSIGNMENT, (f"test_{exercise}_public", f"test_{exercise}_hidden"), {exercise: answer})
 
 
 WEIGHTS_FOR_ICS = {
