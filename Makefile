@@ -130,6 +130,7 @@ test-colab:
 release: $(STAMP)
 	$(BIN)/python tools/stamp.py
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment "$$a" --force || exit 1; done
+	$(BIN)/python -m grading.release $(ASSIGNMENTS)  # the helpers each release uses, for grading (notebooks/.helpers-release.json)
 
 # The student edition as its own git history in DEST, tagged with course.toml's tag (tools/publish.py):
 # released notebooks, helpers, learner README, licence, environment files; never solutions or grading.

@@ -7,7 +7,8 @@ For each submitted/<student>/<assignment>/:
 1. the notebook is read and repaired against the release (grading/repair.py); other files the student sent
    are ignored (an extra `bn_course/checks.py` would otherwise replace the course's checks);
 2. it is graded by `nbgrader autograde` in a fresh temporary course that holds only the configuration, this
-   one submission, a copy of the gradebook and a copy of the helpers package: solutions/, source_with_tests/
+   one submission, a copy of the gradebook and the helpers package the assignment was released with
+   (grading/release.py): solutions/, source_with_tests/
    and the course's gradebook are not reachable by relative path from the kernel, nor through the path of
    `bn_course`. Each process of it (nbgrader and its kernel) may map at most --memory-gb of data memory, each cell
    runs at most --timeout seconds, and the whole submission at most --budget seconds;
@@ -43,6 +44,7 @@ from grading import kernel_startup
 from grading.course import (BIN, assignments, nbgrader_env, read_report, release_notebook, submissions,
                             write_report)
 from grading.merge import merge_submission, record_missing
+from grading.release import provide_helpers
 from grading.repair import as_dicts, repair_notebook
 from grading.sandbox import (KERNEL_NAME, MAX_PROCESSES, UNISOLATED_WARNING, create_process_limit, isolation_problem,
                              refused_processes, remove_process_limit, write_kernelspec)
@@ -121,9 +123,6 @@ def build_sandbox(course, student, assignment, notebook):
     startup.mkdir(parents=True)
     shutil.copy2(kernel_startup.__file__, startup / "00-grading.py")
     (top / "runtime").mkdir()
-    helpers = course / "helpers" / "bn_course"
-    if helpers.is_dir():
-        shutil.copytree(helpers, top / "lib" / "bn_course", ignore=shutil.ignore_patterns("__pycache__"))
     return top
 
 
@@ -360,6 +359,7 @@ def grade_submission(course, student, assignment, *, timeout, memory_gb, budget,
         return None, report
     start = time.perf_counter()
     top = build_sandbox(course, student, assignment, notebook)
+    report["helpers"] = provide_helpers(course, assignment, top / "lib")
     process_limit = None
     problem = isolation_problem() if isolate else "turned off with --no-sandbox"
     if problem is None:

@@ -339,3 +339,48 @@ def test_without_bwrap_isolation_is_reported_missing(monkeypatch):
         assert warning.startswith("WARNING: this submission was graded WITHOUT isolation (bubblewrap (bwrap) is not")
     finally:
         sandbox.isolation_problem.cache_clear()
+
+
+# --- the helpers an assignment was released with ---------------------------------------------------------------
+
+def git(folder, *args):
+    subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True)
+
+
+def helpers_course(tmp_path, version):
+    course = tmp_path / "course"
+    (course / "helpers" / "bn_course").mkdir(parents=True)
+    (course / "notebooks").mkdir()
+    (course / "helpers" / "bn_course" / "__init__.py").write_text(f'__version__ = "{version}"\n')
+    git(course, "init", "-q")
+    git(course, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "start")
+    return course
+
+
+def commit_helpers(course, version):
+    (course / "helpers" / "bn_course" / "__init__.py").write_text(f'__version__ = "{version}"\n')
+    git(course, "add", "helpers")
+    git(course, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", version)
+
+
+def test_grading_uses_the_helpers_of_the_release_not_the_current_ones(tmp_path):
+    from grading.release import provide_helpers, record_release
+
+    course = helpers_course(tmp_path, "1.0")
+    commit_helpers(course, "1.0")
+    assert record_release(course, "02-baseline")["version"] == "1.0"
+    commit_helpers(course, "2.0")  # the helpers change mid-term
+    sentence = provide_helpers(course, "02-baseline", tmp_path / "lib")
+    assert (tmp_path / "lib" / "bn_course" / "__init__.py").read_text() == '__version__ = "1.0"\n'
+    assert sentence.startswith("bn_course 1.0 as released on")
+
+
+def test_without_a_release_record_grading_uses_the_current_helpers_and_says_so(tmp_path):
+    from grading.release import provide_helpers, record_release
+
+    course = helpers_course(tmp_path, "2.0")
+    commit_helpers(course, "2.0")
+    record_release(course, "01-theory")
+    sentence = provide_helpers(course, "02-baseline", tmp_path / "lib")
+    assert (tmp_path / "lib" / "bn_course" / "__init__.py").read_text() == '__version__ = "2.0"\n'
+    assert sentence == "the current bn_course 2.0 (no release record)"
