@@ -1,18 +1,19 @@
 """The autograded exercises of 08-normalization-family catch the wrong answers their hidden tests name.
 
 Each hidden test cell of the source notebook lists, in a comment, the wrong answers it must catch. For every
-one of them this module runs the exercise's test cells (public and hidden) on that wrong answer, as nbgrader
-would in the learner's kernel, and requires at least one of them to fail: a test cell that raises scores 0, so
-the wrong answer loses points. The correct solution must pass every test cell, so that a failure is the wrong
+one of them this module runs the exercise's test cells (public and hidden) on that wrong answer, in-process
+(`exercise_cells.failing_tests`), and requires the hidden test cell to fail: a test cell that raises scores 0 in
+nbgrader, so the wrong answer loses points. The correct solution must pass every test cell, so that a failure is the wrong
 answer's doing. The list in the notebook and the answers below must name the same mistakes.
 """
 import re
 
 import pytest
 
-from course import ROOT, notebook_path, read_notebook
+from exercise_cells import failing_tests, source_cells
 
 ASSIGNMENT = "08-normalization-family"
+CELLS = source_cells(ASSIGNMENT)
 NAMED = re.compile(r"^# - (?P<name>[^:\n]+)", re.MULTILINE)  # "# - name: what it does"
 
 LAYER_NORM = "def layer_norm_forward(x, gamma, beta, *, epsilon=1e-3):\n"
@@ -102,41 +103,24 @@ WRONG_ANSWERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def cells():
-    """{grade_id: source} of the source notebook's graded and answer cells."""
-    notebook = read_notebook(notebook_path(ROOT, "solutions", ASSIGNMENT))
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
-            if "grade_id" in cell.metadata.get("nbgrader", {})}
+def failing_cells(exercise, answer):
+    """The test cells of `exercise` (public, hidden) that raise when its answer cell holds `answer`."""
+    return failing_tests(ASSIGNMENT, (f"test_{exercise}_public", f"test_{exercise}_hidden"), {exercise: answer})
 
 
-def failing_test_cells(cells, exercise, answer):
-    """The test cells of `exercise` that fail (raise) after `answer` ran in a fresh namespace, like a kernel."""
-    namespace = {}
-    exec("import numpy as np", namespace)
-    exec(answer, namespace)
-    failed = set()
-    for grade_id in (f"test_{exercise}_public", f"test_{exercise}_hidden"):
-        try:
-            exec(cells[grade_id], namespace)
-        except Exception:  # noqa: BLE001 - any error in a test cell scores it 0, as in nbgrader
-            failed.add(grade_id)
-    return failed
-
-
-def test_the_notebook_names_exactly_the_wrong_answers_tested_here(cells):
+def test_the_notebook_names_exactly_the_wrong_answers_tested_here():
     for exercise, answers in WRONG_ANSWERS.items():
-        named = {match["name"].strip() for match in NAMED.finditer(cells[f"test_{exercise}_hidden"])}
+        named = {match["name"].strip() for match in NAMED.finditer(CELLS[f"test_{exercise}_hidden"])}
         assert named == set(answers), f"{exercise}: named in the notebook {sorted(named)}, tested {sorted(answers)}"
 
 
 @pytest.mark.parametrize("exercise", sorted(WRONG_ANSWERS))
-def test_the_solution_passes_every_test_cell(cells, exercise):
-    assert failing_test_cells(cells, exercise, cells[exercise]) == set()
+def test_the_solution_passes_every_test_cell(exercise):
+    assert failing_cells(exercise, CELLS[exercise]) == set()
 
 
 @pytest.mark.parametrize("exercise, mistake", [(exercise, mistake) for exercise, answers in WRONG_ANSWERS.items()
                                                for mistake in answers])
-def test_each_named_wrong_answer_loses_points(cells, exercise, mistake):
-    failed = failing_test_cells(cells, exercise, WRONG_ANSWERS[exercise][mistake])
+def test_each_named_wrong_answer_loses_points(exercise, mistake):
+    failed = failing_cells(exercise, WRONG_ANSWERS[exercise][mistake])
     assert f"test_{exercise}_hidden" in failed, f"{mistake!r} passes the hidden tests of {exercise}"
