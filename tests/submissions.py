@@ -106,6 +106,22 @@ WRONG_ANSWERS = {
         },
         "fails": {"test_build_bn_no_momentum_model_public", "test_build_bn_no_momentum_model_hidden"},
     },
+    "06-deep-networks": {
+        # BN after the sigmoid instead of before it (Ioffe & Szegedy put it between Wu + b and the nonlinearity).
+        "answers": {
+            "build_mlp": (
+                "def build_mlp(depth, activation='sigmoid', batch_norm=False, *, width=100, weight_scale=None):\n"
+                "    layers = [keras.Input(shape=(40,))]\n"
+                "    for _ in range(depth):\n"
+                "        layers.append(keras.layers.Dense(width, activation=activation))\n"
+                "        if batch_norm:\n"
+                "            layers.append(keras.layers.BatchNormalization())\n"
+                "    layers.append(keras.layers.Dense(10, activation='softmax'))\n"
+                "    return keras.Sequential(layers)\n"
+            )
+        },
+        "fails": {"test_build_mlp_public", "test_build_mlp_hidden"},
+    },
     "07-what-bn-does": {
         # Definition 2.1 with the examined layer's own update included (blocks <= layer instead of < layer).
         "answers": {
