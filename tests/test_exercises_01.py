@@ -2,22 +2,20 @@
 
 Every hidden test cell of the source notebook names, in a comment, the wrong answers it catches. Here each of
 those wrong answers is written out (as an edit of the solution, so that it differs from a right answer in one
-mistake only) and run through the notebook's own graded test cells, in one namespace without a kernel: the
-imports cell, the gradient-check tools, every solution cell with the one wrong answer swapped in, then the
-exercise's public and hidden tests. Each wrong answer must fail the hidden test that names it (so it loses
+mistake only) and run through the notebook's own graded test cells by `exercise_cells.failing_tests`, in one
+namespace without a kernel: the imports cell, the gradient-check tools, every solution cell with the one wrong
+answer swapped in, then the exercise's public and hidden tests. Each wrong answer must fail the hidden test that names it (so it loses
 points), and the public test too unless it only hard-codes the public test's shape (the public tests check
 every rule the notebook states; the hidden tests add random shapes and values). The complete solution passes
 every graded test.
 """
-import contextlib
-import io
 import re
 
 import numpy as np
 import pytest
 
 from bn_course.checks import CheckFailed, check_close_naming_mistakes, check_unchanged
-from course import ROOT, notebook_path, read_notebook
+from exercise_cells import failing_tests, source_cells
 from submissions import WRONG_ANSWERS
 
 ASSIGNMENT = "01-theory"
@@ -76,14 +74,12 @@ HIDDEN_ONLY = {("batchnorm_forward_train", "batch_of_four"), ("batchnorm_backwar
 @pytest.fixture(scope="module")
 def cells():
     """{grade_id: source} of the source notebook's cells that have one."""
-    notebook = read_notebook(notebook_path(ROOT, "solutions", ASSIGNMENT))
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
-            if "nbgrader" in cell.metadata}
+    return source_cells(ASSIGNMENT)
 
 
 def answer_cells(cells):
-    return [grade_id for grade_id, source in cells.items()
-            if f"test_{grade_id}_public" in cells and f"test_{grade_id}_hidden" in cells]
+    """The grade ids of the answer cells: those with a public and a hidden test."""
+    return [grade_id for grade_id in cells if f"test_{grade_id}_public" in cells and f"test_{grade_id}_hidden" in cells]
 
 
 def wrong_source(cells, answer, name):
@@ -94,21 +90,9 @@ def wrong_source(cells, answer, name):
     return source
 
 
-def failed_tests(cells, answers, tests):
-    """The tests (grade ids) that raise, when `answers` ({grade_id: source}) are the answer cells."""
-    namespace = {}
-    failed = set()
-    with contextlib.redirect_stdout(io.StringIO()):
-        for grade_id in CONTEXT_CELLS:
-            exec(cells[grade_id], namespace)
-        for source in answers.values():
-            exec(source, namespace)
-        for test in tests:
-            try:
-                exec(cells[test], namespace)
-            except Exception:  # an error in a test cell is what nbgrader scores 0
-                failed.add(test)
-    return failed
+def failed_tests(answers, tests):
+    """The tests (grade ids) that raise, when `answers` ({grade_id: source}) replace the solutions."""
+    return failing_tests(ASSIGNMENT, tests, answers, setup=CONTEXT_CELLS)
 
 
 def test_every_exercise_has_named_wrong_answers_and_every_wrong_answer_is_named(cells):
@@ -120,18 +104,15 @@ def test_every_exercise_has_named_wrong_answers_and_every_wrong_answer_is_named(
 
 
 def test_the_complete_solution_passes_every_graded_test(cells):
-    answers = {answer: cells[answer] for answer in answer_cells(cells)}
     graded = [grade_id for grade_id in cells if grade_id.startswith("test_")]
-    assert len(graded) == 2 * len(answers)
-    assert failed_tests(cells, answers, graded) == set()
+    assert len(graded) == 2 * len(answer_cells(cells))
+    assert failed_tests({}, graded) == set()
 
 
 @pytest.mark.parametrize("answer, name", sorted(WRONG))
 def test_a_wrong_answer_loses_the_points_of_the_hidden_test_that_names_it(cells, answer, name):
-    answers = {grade_id: cells[grade_id] for grade_id in answer_cells(cells)}
-    answers[answer] = wrong_source(cells, answer, name)
     public, hidden = f"test_{answer}_public", f"test_{answer}_hidden"
-    failed = failed_tests(cells, answers, [public, hidden])
+    failed = failed_tests({answer: wrong_source(cells, answer, name)}, [public, hidden])
     assert hidden in failed, f"{name} passes {hidden}, whose comment says it catches it"
     assert (public in failed) is ((answer, name) not in HIDDEN_ONLY), (
         f"{name}: the public test {'misses a rule' if public not in failed else 'was expected to pass'}")
@@ -140,9 +121,8 @@ def test_a_wrong_answer_loses_the_points_of_the_hidden_test_that_names_it(cells,
 def test_the_wrong_answer_that_make_test_grades_fails_exactly_its_cells(cells):
     """The nbgrader round trip (tests/test_nbgrader_roundtrip.py) expects these cells, and only these, to fail."""
     entry = WRONG_ANSWERS[ASSIGNMENT]
-    answers = {answer: cells[answer] for answer in answer_cells(cells)} | entry["answers"]
     graded = [grade_id for grade_id in cells if grade_id.startswith("test_")]
-    assert failed_tests(cells, answers, graded) == entry["fails"]
+    assert failed_tests(entry["answers"], graded) == entry["fails"]
 
 
 def test_check_unchanged_names_the_argument_changed_in_place():
