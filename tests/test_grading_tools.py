@@ -14,6 +14,11 @@ from submissions import completed, released, solution_cells
 ASSIGNMENT = "02-baseline"
 
 
+def grade_id_of(cell):
+    """The cell's grade id, or None for a cell the release does not grade or lock (e.g. a plain markdown cell)."""
+    return (grading_metadata(cell) or {}).get("grade_id")
+
+
 def grade_ids(notebook):
     return [grading_metadata(cell)["grade_id"] for cell in notebook.cells if grading_metadata(cell)]
 
@@ -97,7 +102,7 @@ def test_changed_cell_type_is_changed_back(release, answer):
 
 def test_deleted_cells_are_put_back_in_place(release, answer):
     deleted = copy.deepcopy(answer)
-    deleted.cells = [c for c in deleted.cells if grading_metadata(c)["grade_id"] not in {"test_predict_labels_hidden", "code-02"}]
+    deleted.cells = [c for c in deleted.cells if grade_id_of(c) not in {"test_predict_labels_hidden", "code-02"}]
     repaired, repairs = repair_notebook(deleted, release)
     assert grade_ids(repaired) == grade_ids(release)
     messages = " ".join(r.message for r in repairs)
@@ -107,7 +112,7 @@ def test_deleted_cells_are_put_back_in_place(release, answer):
 
 def test_deleted_answer_cell_is_put_back_empty(release, answer):
     deleted = copy.deepcopy(answer)
-    deleted.cells = [c for c in deleted.cells if grading_metadata(c)["grade_id"] != "predict_labels"]
+    deleted.cells = [c for c in deleted.cells if grade_id_of(c) != "predict_labels"]
     repaired, repairs = repair_notebook(deleted, release)
     assert cell(repaired, "predict_labels").source == cell(release, "predict_labels").source
     assert "was put back empty" in repairs[0].message
