@@ -28,7 +28,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
+import psutil
 from traitlets.config.loader import PyFileConfigLoader
 
 from grading import kernel_startup
@@ -159,13 +159,13 @@ def memory_limited(command, memory_gb):
 
 
 def kill_sandbox_processes(marker):
-    """Kill every process started for one sandbox (nbgrader and its kernel), found by an environment marker."""
-    needle = f"GRADING_SANDBOX={marker}".encode()
-    for entry in Path("/proc").glob("[0-9]*"):
+    """Kill every process started for one sandbox (nbgrader and its kernel), found by an environment marker
+    (a kernel that left nbgrader's process tree keeps its environment)."""
+    for process in psutil.process_iter():
         try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                os.kill(int(entry.name), signal.SIGKILL)
-        except (OSError, ValueError):
+            if process.environ().get("GRADING_SANDBOX") == marker:
+                process.kill()
+        except (psutil.Error, OSError):  # gone meanwhile, or another user's process
             continue
 
 

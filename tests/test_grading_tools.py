@@ -389,3 +389,21 @@ def test_without_a_release_record_grading_uses_the_current_helpers_and_says_so(t
     sentence = provide_helpers(course, "02-baseline", tmp_path / "lib")
     assert (tmp_path / "lib" / "bn_course" / "__init__.py").read_text() == '__version__ = "2.0"\n'
     assert sentence == "the current bn_course 2.0 (no release record)"
+
+
+def test_every_process_of_a_sandbox_is_killed_by_its_marker():
+    import time
+
+    from grading.autograde import kill_sandbox_processes
+
+    marked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                              env=dict(os.environ, GRADING_SANDBOX="grading-test-marker"))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                             env=dict(os.environ, GRADING_SANDBOX="grading-another-sandbox"))
+    try:
+        time.sleep(0.5)
+        kill_sandbox_processes("grading-test-marker")
+        assert marked.wait(timeout=10) == -9
+        assert other.poll() is None, "a process of another sandbox was killed"
+    finally:
+        other.kill(), marked.kill()
