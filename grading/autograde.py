@@ -38,6 +38,7 @@ from pathlib import Path
 
 import nbformat
 import psutil
+from nbgrader.api import MissingEntry
 from traitlets.config.loader import PyFileConfigLoader
 
 from grading import kernel_startup
@@ -409,6 +410,10 @@ def grade_until_done(top, notebook, report, student, assignment, *, start, budge
     return status, log
 
 
+NOTHING_RECORDED = ("Grading stopped before any result of your notebook was recorded, so this assignment scored 0 "
+                    "for now; your instructor will look at it.")
+
+
 def collect(course, student, assignment, top, report):
     """Merge one graded sandbox into the course (gradebook, autograded/ folder, report); remove the sandbox."""
     course = Path(course)
@@ -416,7 +421,11 @@ def collect(course, student, assignment, top, report):
     if top is None:
         record_missing(target_url, assignment, student)
     else:
-        merge_submission(f"sqlite:///{top / 'gradebook.db'}", target_url, assignment, student)
+        try:
+            merge_submission(f"sqlite:///{top / 'gradebook.db'}", target_url, assignment, student)
+        except MissingEntry:  # nbgrader was stopped before it recorded the submission (e.g. killed at start-up)
+            record_missing(target_url, assignment, student)
+            report["problems"].append(NOTHING_RECORDED)
         destination = course / "autograded" / student / assignment
         shutil.rmtree(destination, ignore_errors=True)
         graded = top / "course" / "autograded" / student / assignment

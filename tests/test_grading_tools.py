@@ -407,3 +407,21 @@ def test_every_process_of_a_sandbox_is_killed_by_its_marker():
         assert other.poll() is None, "a process of another sandbox was killed"
     finally:
         other.kill(), marked.kill()
+
+
+def test_a_sandbox_stopped_before_nbgrader_recorded_anything_scores_0_and_says_why(tmp_path):
+    from nbgrader.api import Gradebook
+
+    from grading.autograde import NOTHING_RECORDED, collect
+
+    course, top = tmp_path / "course", tmp_path / "sandbox"
+    for folder in (course, top):
+        folder.mkdir()
+        with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gradebook:
+            gradebook.add_assignment(ASSIGNMENT)
+    report = {"student": "ann", "assignment": ASSIGNMENT, "repairs": [], "problems": [], "missing": False}
+    collect(course, "ann", ASSIGNMENT, top, report)
+    assert report["problems"] == [NOTHING_RECORDED]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        assert gradebook.find_submission(ASSIGNMENT, "ann").score == 0
+    assert not top.exists(), "the sandbox was not removed"
