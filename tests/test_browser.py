@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from course import ASSIGNMENTS, ROOT
-from submissions import solution_cells
-from test_lab import free_loopback_port
+from lab_server import free_loopback_port, running_lab
 
 pytestmark = pytest.mark.browser
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed: run `make test-browser`")
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 SCREENSHOTS = ROOT / "build" / "screenshots"
@@ -87,3 +88,97 @@ def test_a_site_page_loads_without_console_errors_and_shows_its_figures(browser,
     assert broken == [], f"figures that did not render: {broken}"
     if page != "index":
         assert browser.execute_script("return document.images.length") > 0
+
+
+# --- The learner's road: the student JupyterLab of `make lab` ------------------------------------------------
+NO_SAVING_AND_EVERY_CELL_DRAWN = {
+    "@jupyterlab/docmanager-extension:plugin": {"autosave": False},
+    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false"},
+}
+ASSIGNMENT, EXERCISE = "02-baseline", "build_baseline_model"
+# What a learner might type: one line, so that the editor's automatic indentation and brackets stay out of it.
+RIGHT_ANSWER = ('build_baseline_model = lambda: keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(50, '
+                'activation="relu", kernel_initializer="he_uniform"), keras.layers.Dense(1, activation="sigmoid")])')
+WRONG_ANSWER = RIGHT_ANSWER.replace('"relu"', '"tanh"')
+
+
+def cell_index(grade_id):
+    """The position of the cell with nbgrader id `grade_id` in the released notebook."""
+    from course import notebook_path, read_notebook
+
+    cells = read_notebook(notebook_path(ROOT, "notebooks", ASSIGNMENT)).cells
+    return next(i for i, cell in enumerate(cells) if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def until(driver, condition, what, timeout=300):
+    """Wait for `condition(driver)`; on time-out, a screenshot named after `what` and an AssertionError saying it."""
+    try:
+        WebDriverWait(driver, timeout, poll_frequency=0.5).until(condition)
+    except TimeoutException:
+        driver.save_screenshot(str(SCREENSHOTS / f"failed-{what.replace(' ', '-')}.png"))
+        raise AssertionError(f"timed out after {timeout} s waiting for: {what}") from None
+
+
+def wait_until_idle(driver):
+    """Wait until no cell shows the busy prompt [*]."""
+    until(driver, lambda d: d.execute_script(
+        "const prompts = Array.from(document.querySelectorAll('.jp-InputPrompt'));"
+        "return prompts.length > 0 && !prompts.some(p => p.textContent.includes('[*]'));"), "cells done")
+
+
+def menu(driver, top, item):
+    driver.find_element(By.XPATH, f"//div[contains(@class,'lm-MenuBar-itemLabel') and text()='{top}']").click()
+    driver.find_element(By.XPATH, f"//div[contains(@class,'lm-Menu-itemLabel') and text()='{item}']").click()
+
+
+def cells(driver):
+    return driver.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+
+
+def run_cell(driver, index):
+    cell = cells(driver)[index]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", cell)
+    cell.find_element(By.CSS_SELECTOR, ".jp-InputArea-editor").click()
+    cell.find_element(By.CSS_SELECTOR, ".cm-content").send_keys(Keys.SHIFT, Keys.ENTER)
+    wait_until_idle(driver)
+    return cells(driver)[index]
+
+
+def type_answer(driver, index, text):
+    cell = cells(driver)[index]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", cell)
+    editor = cell.find_element(By.CSS_SELECTOR, ".cm-content")
+    editor.click()
+    editor.send_keys(Keys.CONTROL, "a")
+    editor.send_keys(Keys.DELETE)
+    editor.send_keys(text)
+
+
+def test_a_learner_answers_an_exercise_in_the_student_jupyterlab(browser, tmp_path):
+    answer, public_test = cell_index(EXERCISE), cell_index(f"test_{EXERCISE}_public")
+    with running_lab(tmp_path, settings=NO_SAVING_AND_EVERY_CELL_DRAWN) as (base, token):
+        browser.get(f"{base}/lab/tree/{ASSIGNMENT}/{ASSIGNMENT}.ipynb?token={token}")
+        until(browser, lambda d: len(cells(d)) > public_test, "the notebook's cells")
+        until(browser, lambda d: "| Idle" in d.find_element(By.TAG_NAME, "body").text, "an idle kernel")
+        menu(browser, "Run", "Run All Cells")
+        wait_until_idle(browser)  # Run All stops at the first exercise still to do, as it would for a learner
+
+        type_answer(browser, answer, RIGHT_ANSWER)
+        run_cell(browser, answer)
+        passed = run_cell(browser, public_test)
+        browser.save_screenshot(str(SCREENSHOTS / "lab-public-test-passes.png"))
+        assert not passed.find_elements(By.CSS_SELECTOR, "[data-mime-type='application/vnd.jupyter.stderr']")
+        assert "Error" not in passed.find_element(By.CSS_SELECTOR, ".jp-Cell-outputWrapper").text
+
+        type_answer(browser, answer, WRONG_ANSWER)
+        run_cell(browser, answer)
+        failed = run_cell(browser, public_test)
+        browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", failed)
+        browser.save_screenshot(str(SCREENSHOTS / "lab-public-test-friendly-message.png"))
+        output = failed.find_element(By.CSS_SELECTOR, ".jp-Cell-outputWrapper")
+        first_lines = output.text.strip().splitlines()[:3]
+        assert first_lines and "activation" in " ".join(first_lines), first_lines
+        assert "Traceback" not in output.text
+        top = browser.execute_script("return arguments[0].getBoundingClientRect().top;", output)
+        assert 0 <= top < browser.execute_script("return window.innerHeight;"), "the message is not on the screen"
