@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import matplotlib
@@ -79,7 +80,7 @@ def namespace_options():
 def pids_cgroup_root():
     """A cgroup folder with the pids controller in which this process may create child groups, or None."""
     for root in CGROUP_PIDS_ROOTS:
-        probe = root / f"grading-probe-{os.getpid()}"
+        probe = root / f"grading-probe-{os.getpid()}-{threading.get_ident()}"  # grading threads may probe at once
         try:
             probe.mkdir()
         except OSError:  # no such controller, or not ours to change (not root, a container's read-only cgroupfs)
