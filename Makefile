@@ -121,7 +121,7 @@ test-colab:
 		echo "test-colab SKIPPED: no working python3.12 (set COLAB_PYTHON)"; exit 0; fi; \
 	set -e; test -x $(COLAB_VENV)/bin/python || $(COLAB_PYTHON) -m venv $(COLAB_VENV); \
 	$(COLAB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/colab/requirements.txt; \
-	$(COLAB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c tests/colab/requirements.txt ./helpers; \
+	$(COLAB_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c tests/colab/requirements.txt -e ./helpers; \
 	PATH=$(abspath $(COLAB_VENV))/bin:$$PATH $(COLAB_VENV)/bin/python tests/colab/run_canary.py
 
 # --- For instructors (see README) -------------------------------------------------------------
