@@ -16,6 +16,8 @@ import contextlib
 
 import numpy as np
 
+from bn_course.arguments import check_threshold
+
 RULES = ("first", "staying")
 
 
@@ -25,6 +27,7 @@ def first_epoch_reaching(curve, threshold):
     `curve` holds one value per epoch, as in a Keras history; epoch 1 is `curve[0]`.
     """
     values = np.asarray(curve, dtype=float).ravel()
+    check_threshold(values, threshold)
     reached = np.flatnonzero(values >= threshold)
     return int(reached[0]) + 1 if reached.size else None
 
@@ -41,6 +44,7 @@ def first_epoch_staying(curve, threshold):
     Raises ValueError if `curve` is not one-dimensional (for a (seeds, epochs) array use `epochs_to_threshold`).
     """
     values = _curve(curve)
+    check_threshold(values, threshold)
     below = np.flatnonzero(~(values >= threshold))  # NaN counts as below
     if below.size == 0:
         return 1 if values.size else None
@@ -65,6 +69,7 @@ def epochs_to_threshold(curves, threshold, *, rule="first"):
                          "For a single run pass curve[None, :].")
     if rule not in RULES:
         raise ValueError(f"rule must be one of {RULES}; got {rule!r}.")
+    check_threshold(array, threshold)
     epoch_of = first_epoch_reaching if rule == "first" else first_epoch_staying
     return np.array([np.nan if (epoch := epoch_of(row, threshold)) is None else float(epoch) for row in array])
 

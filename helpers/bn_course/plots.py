@@ -5,6 +5,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 
+from bn_course.arguments import check_points, history_dict
 from bn_course.study_plots import REFERENCE_COLOR, palette_color
 
 
@@ -12,7 +13,7 @@ def plot_circles(X, y, *, ax=None, title="The circles data set"):
     """Scatter plot of a 2-D binary data set, one colour per class. Returns the Axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 5))
-    labels = np.asarray(y).ravel()
+    X, labels = check_points(X, y)
     for label in (0, 1):
         points = X[labels == label]
         ax.scatter(points[:, 0], points[:, 1], s=8, color=palette_color(label), label=f"class {label}")
@@ -24,8 +25,10 @@ def plot_circles(X, y, *, ax=None, title="The circles data set"):
 def plot_learning_curves(history, *, title=None):
     """Loss and accuracy per epoch, train vs test, in one figure with two panels. Returns the Figure.
 
-    `history` is a dict with the keys of a Keras history: 'loss', 'val_loss', 'accuracy', 'val_accuracy'.
+    `history` is what model.fit returns (a History) or a dict with the keys of a Keras history: 'loss',
+    'val_loss', 'accuracy', 'val_accuracy'. Raises TypeError for anything else, ValueError naming missing keys.
     """
+    history = history_dict(history, ("loss", "val_loss", "accuracy", "val_accuracy"))
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 3.8))
     epochs = np.arange(1, len(history["loss"]) + 1)
     for ax, metric, label in ((ax_loss, "loss", "binary cross-entropy"), (ax_acc, "accuracy", "accuracy")):

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from tqdm import TqdmWarning
 
+from bn_course.arguments import check_model_builders
 from bn_course.fast import architecture_key, train_stacked
 from bn_course.metrics import epochs_to_threshold, first_epoch_reaching, first_epoch_staying  # noqa: F401
 from bn_course.statistics import (  # noqa: F401  (re-exported: bn_course.study's names before the split)
@@ -284,9 +285,7 @@ def run_study(configs, data, *, seeds=range(10), epochs=EPOCHS, threshold=0.8, p
 
 def _checked_arguments(configs, seeds, epochs, threshold):
     """The seeds as a list of ints, after checking every argument of `run_study`."""
-    if not isinstance(configs, dict) or not configs or not all(callable(build) for build in configs.values()):
-        raise TypeError("configs must be a non-empty dict mapping a name to a function that builds a new model, "
-                        "e.g. {'BN after': build_bn_after}.")
+    check_model_builders(configs)
     if isinstance(seeds, (int, np.integer)):
         raise TypeError(f"seeds must be an iterable of integer seeds such as range({seeds}) or [0, 1, 2]; got the "
                         f"number {seeds}.")
