@@ -38,6 +38,7 @@ from pathlib import Path
 
 import nbformat
 import psutil
+from nbgrader import utils as nbgrader_utils
 from nbgrader.api import MissingEntry
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -263,7 +264,7 @@ def problems_in(notebook, *, timeout, memory_gb):
         if cell.cell_type != "code":
             continue
         label = _label(cell, index)
-        is_test = cell.metadata.get("nbgrader", {}).get("grade", False)
+        is_test = nbgrader_utils.is_grade(cell)
         if PIP_COMMAND.search(cell.source) and not _read_only(cell):  # the release's own Colab set-up uses %pip
             problems.append(f"{label} {PIP_SENTENCE}")
         for output in cell.get("outputs", []):
@@ -315,13 +316,13 @@ def kernel_killer(top, notebook, log):
 
 
 def _read_only(cell):
-    nbgrader = cell.metadata.get("nbgrader", {})
-    return bool(nbgrader.get("grade") or nbgrader.get("locked"))
+    """A test or locked cell: nbgrader runs the release's version of it, whatever the student wrote."""
+    return nbgrader_utils.is_grade(cell) or nbgrader_utils.is_locked(cell)
 
 
 def answer_before(notebook, index):
     """The index of the last answer (solution) cell before cell `index`, or None."""
-    return next((i for i in range(index - 1, -1, -1) if notebook.cells[i].metadata.get("nbgrader", {}).get("solution")
+    return next((i for i in range(index - 1, -1, -1) if nbgrader_utils.is_solution(notebook.cells[i])
                  and notebook.cells[i].cell_type == "code"), None)
 
 

@@ -425,3 +425,15 @@ def test_a_sandbox_stopped_before_nbgrader_recorded_anything_scores_0_and_says_w
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assert gradebook.find_submission(ASSIGNMENT, "ann").score == 0
     assert not top.exists(), "the sandbox was not removed"
+
+
+def test_a_kernel_killed_in_a_test_cell_skips_the_answer_before_it():
+    from grading.autograde import cell_to_skip
+
+    answer = graded_cell("def f():\n    os._exit(1)", [], grade_id="f")
+    answer.metadata["nbgrader"].update(solution=True, locked=False)
+    test = graded_cell("f()", [], grade_id="test_f", grade=True)
+    own = graded_cell("os._exit(1)", [])
+    notebook = nbformat.v4.new_notebook(cells=[answer, own, test])
+    assert cell_to_skip(notebook, 2)[0] == 0, "the test cell is restored by nbgrader: its answer is skipped"
+    assert cell_to_skip(notebook, 1)[0] == 1, "a cell of the student's own is skipped itself"
