@@ -1,15 +1,16 @@
 """Notebook 02's autograded exercises: each wrong answer named in its hidden tests loses points.
 
 The test cells of the source notebook run here, in-process, after a wrong answer in place of the solution
-(`exercises.failing_tests`; nbgrader scores a test cell 0 when it raises). Each case lists the test cells that
+(`exercise_cells.failing_tests`; nbgrader scores a test cell 0 when it raises). Each case lists the test cells that
 must fail; the solution must
 pass them all, so every test can fail and can pass.
 """
 import pytest
 
-from exercises import failing_tests, graded_cells
+from exercise_cells import failing_tests, source_cells
 
-CELLS = graded_cells("02-baseline")
+ASSIGNMENT = "02-baseline"
+CELLS = source_cells(ASSIGNMENT)
 
 MODEL = "build_baseline_model"
 MODEL_TESTS = ("test_build_baseline_model_public", "test_build_baseline_model_hidden")
@@ -51,13 +52,13 @@ TESTS = {MODEL: MODEL_TESTS, LABELS: LABELS_TESTS}
 
 @pytest.mark.parametrize("answer_id", TESTS)
 def test_the_solution_passes_every_test(answer_id):
-    assert failing_tests(CELLS, CELLS[answer_id], TESTS[answer_id]) == set()
+    assert failing_tests(ASSIGNMENT, TESTS[answer_id]) == set()
 
 
 @pytest.mark.parametrize("case", WRONG)
 def test_each_named_wrong_answer_loses_points(case):
     answer_id, answer, expected = WRONG[case]
-    assert failing_tests(CELLS, answer, TESTS[answer_id]) == expected
+    assert failing_tests(ASSIGNMENT, TESTS[answer_id], {answer_id: answer}) == expected
 
 
 def test_the_hidden_tests_name_the_wrong_answers_they_catch():

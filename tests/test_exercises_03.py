@@ -1,13 +1,14 @@
 """Notebook 03's autograded exercises: each wrong answer named in its hidden tests loses points.
 
 The test cells of the source notebook run in-process after a wrong answer in place of the solution
-(`exercises.failing_tests`). Each case lists the test cells that must fail; the solution passes them all.
+(`exercise_cells.failing_tests`). Each case lists the test cells that must fail; the solution passes them all.
 """
 import pytest
 
-from exercises import failing_tests, graded_cells
+from exercise_cells import failing_tests, source_cells
 
-CELLS = graded_cells("03-bn-after")
+ASSIGNMENT = "03-bn-after"
+CELLS = source_cells(ASSIGNMENT)
 
 MODEL = "build_bn_after_model"
 MODEL_TESTS = ("test_build_bn_after_model_public", "test_build_bn_after_model_hidden")
@@ -66,13 +67,13 @@ WRONG = {
 
 @pytest.mark.parametrize("answer_id", TESTS)
 def test_the_solution_passes_every_test(answer_id):
-    assert failing_tests(CELLS, CELLS[answer_id], TESTS[answer_id]) == set()
+    assert failing_tests(ASSIGNMENT, TESTS[answer_id]) == set()
 
 
 @pytest.mark.parametrize("case", WRONG)
 def test_each_named_wrong_answer_loses_points(case):
     answer_id, answer, expected = WRONG[case]
-    assert failing_tests(CELLS, answer, TESTS[answer_id]) == expected
+    assert failing_tests(ASSIGNMENT, TESTS[answer_id], {answer_id: answer}) == expected
 
 
 def test_the_hidden_tests_name_the_wrong_answers_they_catch():
