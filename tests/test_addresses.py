@@ -9,22 +9,14 @@ import shutil
 import subprocess
 import sys
 import tomllib
-import types
 
 import nbformat
 import pytest
 
 from course import ROOT
+from course_files import copy_course_files, course_files, run_tool
 
-STAMP = ROOT / "tools" / "stamp.py"
 SENTINEL = ("https://github.com/stamp-test-owner/stamp-test-course", "v0.0.0-test")
-
-
-def course_files(root):
-    """Paths (relative, as str) of the files git tracks or would track in `root`: committed and new ones."""
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=root,
-                            capture_output=True, text=True, check=True).stdout.split("\0")
-    return [name for name in listed if name and (root / name).is_file()]
 
 
 def real_address():
@@ -53,19 +45,13 @@ def write_edition(course, repository, tag):
 
 
 def stamp(course, *arguments):
-    return subprocess.run([sys.executable, str(STAMP), "--course", str(course), *arguments],
-                          capture_output=True, text=True)
+    return run_tool("stamp", "--course", course, *arguments)
 
 
 @pytest.fixture(scope="module")
 def course_copy(tmp_path_factory):
     """Every course file (committed or new, not ignored) copied into a temporary git repository."""
-    copy = tmp_path_factory.mktemp("stamped") / "course"
-    for name in course_files(ROOT):
-        (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, copy / name)
-    subprocess.run(["git", "init", "--quiet"], cwd=copy, check=True)
-    return copy
+    return copy_course_files(tmp_path_factory.mktemp("stamped") / "course")
 
 
 @pytest.fixture(scope="module")
