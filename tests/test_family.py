@@ -10,7 +10,8 @@ import pytest  # noqa: E402
 
 from bn_course.data import Dataset  # noqa: E402
 from bn_course.family import (SWEEP_COLUMNS, accuracy_by_mode, batch_size_sweep, plot_against_batch_size,  # noqa: E402
-                              random_batches, scaled_learning_rate, sweep_comparisons, sweep_summary)
+                              population_statistics_accuracy, random_batches, scaled_learning_rate,
+                              sweep_comparisons, sweep_summary)
 from bn_course.statistics import paired_difference  # noqa: E402
 from bn_course.training import set_seed  # noqa: E402
 
@@ -72,6 +73,22 @@ def test_accuracy_by_mode_is_the_same_in_both_modes_without_batch_statistics():
         assert training == inference
 
 
+def test_population_statistics_accuracy_uses_the_statistics_of_the_given_points_and_restores_the_model():
+    data = small_data()
+    set_seed(2)
+    model = classifier(keras.layers.BatchNormalization)
+    before = [v.numpy().copy() for v in model.variables]
+    accuracy = population_statistics_accuracy(model, data.X_train, data.X_test, data.y_test)
+    assert all(np.array_equal(b, v.numpy()) for b, v in zip(before, model.variables)), "the model changed"
+    hidden = np.asarray(model.layers[0](data.X_train))
+    model.layers[1].moving_mean.assign(hidden.mean(axis=0))
+    model.layers[1].moving_variance.assign(hidden.var(axis=0, ddof=1))
+    expected = np.mean(np.argmax(model(data.X_test, training=False), axis=-1) == data.y_test)
+    assert accuracy == pytest.approx(expected)
+    assert np.isnan(population_statistics_accuracy(classifier(keras.layers.LayerNormalization), data.X_train,
+                                                   data.X_test, data.y_test))
+
+
 def test_batch_size_sweep_trains_every_configuration_batch_size_and_seed():
     data = small_data()
     runs = batch_size_sweep({"BN": lambda: classifier(keras.layers.BatchNormalization)}, data, batch_sizes=(4, 8),
@@ -79,7 +96,7 @@ def test_batch_size_sweep_trains_every_configuration_batch_size_and_seed():
     assert list(runs.columns) == SWEEP_COLUMNS
     assert list(zip(runs["batch_size"], runs["seed"])) == [(4, 0), (4, 1), (8, 0), (8, 1)]
     assert np.allclose(runs["learning_rate"], [0.05, 0.05, 0.1, 0.1])
-    for column in ("test_accuracy", "inference_accuracy", "training_mode_accuracy"):
+    for column in ("test_accuracy", "inference_accuracy", "training_mode_accuracy", "population_accuracy"):
         assert runs[column].between(0, 1).all()
     with pytest.raises(TypeError, match="builders must be a non-empty dict"):
         batch_size_sweep({}, data, batch_sizes=(4,), seeds=[0], epochs=1, base_learning_rate=0.1)
@@ -94,7 +111,8 @@ def synthetic_runs():
                 inference = 0.5 + offset + noise + (0.01 * seed if batch_size == 16 else 0)
                 rows.append({"config": config, "batch_size": batch_size, "seed": seed, "learning_rate": 0.1,
                              "test_accuracy": inference, "inference_accuracy": inference,
-                             "training_mode_accuracy": inference - (0.05 + 0.01 * seed if config == "BN" else 0)})
+                             "training_mode_accuracy": inference - (0.05 + 0.01 * seed if config == "BN" else 0),
+                             "population_accuracy": inference + 0.01 if config == "BN" else np.nan})
     return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
 
 

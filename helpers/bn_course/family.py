@@ -12,12 +12,13 @@ import keras
 
 from bn_course.arguments import is_integer, is_real
 from bn_course.fast import train_stacked
+from bn_course.metrics import population_statistics
 from bn_course.statistics import mean_confidence_interval, paired_difference
 from bn_course.study_plots import palette_color
 from bn_course.training import MOMENTUM, set_seed
 
 SWEEP_COLUMNS = ["config", "batch_size", "seed", "learning_rate", "test_accuracy", "inference_accuracy",
-                 "training_mode_accuracy"]
+                 "training_mode_accuracy", "population_accuracy"]
 
 
 def scaled_learning_rate(batch_size, *, base_learning_rate, base_batch_size):
@@ -79,6 +80,29 @@ def accuracy_by_mode(model, X, y, *, batch_size, random_state=0):
                  for p in (training, inference))
 
 
+def population_statistics_accuracy(model, X_statistics, X, y):
+    """Accuracy of a softmax classifier on (X, y) in inference mode, every BatchNormalization layer normalising with
+    the population statistics of `X_statistics` (`bn_course.metrics.population_statistics`: mean and unbiased
+    variance of the layer's inputs, Ioffe & Szegedy 2015, Algorithm 2) instead of its moving averages.
+
+    What the weights have learned, without the lag of the moving averages. - X_statistics: array (n, ...), n >= 2
+    (the training set); X: array (N, ...); y: integer labels (N,). Returns a fraction in [0, 1], or NaN for a model
+    without BatchNormalization (nothing to replace). The model's moving statistics are restored afterwards.
+    """
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not layers:
+        return float("nan")
+    saved = [layer.get_weights() for layer in layers]
+    try:
+        for layer, (mean, variance) in zip(layers, population_statistics(model, X_statistics)):
+            layer.set_weights(layer.get_weights()[:-2] + [mean, variance])  # the moving mean and variance come last
+        probabilities = model(np.asarray(X, np.float32), training=False)
+        return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(y)))
+    finally:
+        for layer, weights in zip(layers, saved):
+            layer.set_weights(weights)
+
+
 _BATCHWISE_PASSES = {}
 
 
@@ -113,7 +137,9 @@ def batch_size_sweep(builders, data, *, batch_sizes, seeds, epochs, base_learnin
     All seeds of one (configuration, batch size) train together in one graph (`bn_course.fast.train_stacked`).
     Returns a DataFrame, one row per run, columns `SWEEP_COLUMNS`: test_accuracy is the whole test set in
     inference mode; training_mode_accuracy and inference_accuracy are `accuracy_by_mode` on the test set with
-    the run's batch size (the same samples in both modes). Accuracies are fractions.
+    the run's batch size (the same samples in both modes); population_accuracy is the whole test set with the
+    training set's population statistics (`population_statistics_accuracy`, NaN without BN). Accuracies are
+    fractions.
     """
     if not isinstance(builders, dict) or not builders or not all(callable(b) for b in builders.values()):
         raise TypeError("builders must be a non-empty dict mapping a name to a function that builds a new model.")
@@ -134,7 +160,9 @@ def batch_size_sweep(builders, data, *, batch_sizes, seeds, epochs, base_learnin
                                                        random_state=seed)
                 rows.append({"config": name, "batch_size": int(batch_size), "seed": seed,
                              "learning_rate": learning_rate, "test_accuracy": float(test_accuracy),
-                             "inference_accuracy": inference, "training_mode_accuracy": training})
+                             "inference_accuracy": inference, "training_mode_accuracy": training,
+                             "population_accuracy": population_statistics_accuracy(model, data.X_train, data.X_test,
+                                                                                   data.y_test)})
     return pd.DataFrame(rows, columns=SWEEP_COLUMNS)
 
 
