@@ -54,8 +54,8 @@ def test_constraints_agree_with_requirements():
 
 
 def test_lock_covers_every_supported_platform():
-    header = (ROOT / "constraints.txt").read_text()
-    locked = {canonicalize_name(requirement.name) for requirement in requirements(header.splitlines())}
+    lock = (ROOT / "constraints.txt").read_text()
+    locked = {canonicalize_name(requirement.name) for requirement in requirements(lock.splitlines())}
     assert {"tensorflow", "tensorflow-cpu", "colorama", "appnope"} <= locked, (
         "constraints.txt must be the universal lock (Windows needs colorama, macOS appnope): run `make lock`")
 
