@@ -1,4 +1,6 @@
 """Conventions every source notebook follows, so that grading behaves as intended."""
+import re
+
 import pytest
 
 from course import ASSIGNMENTS, ROOT, notebook_path, read_notebook
@@ -40,3 +42,15 @@ def test_stored_outputs_have_no_errors_or_stderr(assignment):
         if output.output_type == "error" or (output.output_type == "stream" and output.name == "stderr")
     ]
     assert not problems, f"cells with errors or stderr output (index, kind): {problems}"
+
+
+UNSEEDED_RANDOM = re.compile(r"default_rng\(\s*\)|np\.random\.(?:rand|randn|randint|normal|uniform|choice|permutation|shuffle)\(")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_graded_tests_draw_their_random_values_from_a_seeded_generator(assignment):
+    """A re-grade must give the same score, so a test cell's random shapes and values come from a seeded
+    generator (np.random.default_rng(seed)), never from an unseeded one or NumPy's global state."""
+    unseeded = [cell.metadata["nbgrader"]["grade_id"] for cell in graded_test_cells(assignment)
+                if UNSEEDED_RANDOM.search(cell.source)]
+    assert not unseeded, f"test cells with unseeded random values: {unseeded}"
