@@ -35,3 +35,12 @@ def test_student_notebook_starts_with_the_colab_setup_cell(assignment):
     assert "google.colab" in source and "subdirectory=helpers" in source
     badge = "".join(notebook["cells"][0]["source"])
     assert f"notebooks/{assignment}/{assignment}.ipynb" in badge and "colab.research.google.com" in badge
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_student_notebook_does_not_say_what_the_hidden_tests_look_for(assignment):
+    """The wrong answers a hidden test targets, and the project's tests that prove it, belong inside the hidden
+    region: in the student notebook they would tell what to get right for the hidden points only."""
+    text = notebook_path(ROOT, "notebooks", assignment).read_text()
+    for marker in ("Wrong answers", "tests/test_exercises_"):
+        assert marker not in text, f"notebooks/{assignment} shows {marker!r}: move it inside ### BEGIN HIDDEN TESTS"
