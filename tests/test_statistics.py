@@ -389,3 +389,14 @@ def test_draw_bayes_accuracy():
     _, ax = plt.subplots()
     draw_bayes_accuracy(ax, accuracy=0.84)
     assert list(ax.get_lines()[0].get_ydata()) == [0.84, 0.84]
+
+
+def test_unequal_reached_counts_never_read_as_no_practical_difference():
+    """Both sides censor to the last epoch (4): the times agree although one side never got there."""
+    never = [np.nan] * 5
+    at_the_end = [4.0] * 5
+    comparison = paired_difference(never, at_the_end, margin=1, last_epoch=4)
+    assert (comparison.a_reached, comparison.b_reached) == (0, 5)
+    assert comparison.decision.startswith("undecided") and "0/5 vs 5/5" in comparison.decision
+    same = paired_difference(at_the_end, at_the_end, margin=1, last_epoch=4)
+    assert same.decision.startswith("no practical difference")

@@ -266,6 +266,10 @@ def paired_difference(a, b, *, margin, confidence=0.95, last_epoch=None, a_name=
       a NaN is an error.
     - a_name, b_name, metric, unit: labels for the printed result.
 
+    With last_epoch, unequal reached counts never give "no practical difference": that decision becomes
+    "undecided ..." with the counts, since censored times near the horizon agree whether a run settled at the
+    last epoch or never.
+
     Returns a `PairedComparison`. The interval is `scipy.stats.ttest_rel(b, a).confidence_interval(confidence)`,
     i.e. mean(d) -/+ t_{(1+c)/2, n-1} s_d / sqrt(n) for d = b - a (paired Student t); when all differences
     are equal it is that single value. Raises ValueError, saying what was expected, for unpaired lengths,
@@ -302,9 +306,15 @@ def paired_difference(a, b, *, margin, confidence=0.95, last_epoch=None, a_name=
             result = stats.ttest_rel(b_values, a_values)
             interval = result.confidence_interval(confidence_level=confidence)
         low, high, p_value = float(interval.low), float(interval.high), float(result.pvalue)
+    decision = decide(low, high, margin, differences.size)
+    if a_reached != b_reached and decision.startswith(NO_PRACTICAL_DIFFERENCE):
+        # min(T, last epoch) counts "settled at the last epoch" and "never" alike: near the horizon the censored
+        # times can agree while the runs do not, so unequal reached counts leave the comparison open.
+        decision = (f"{UNDECIDED} with {differences.size} seeds: reached {a_reached}/{differences.size} vs "
+                    f"{b_reached}/{differences.size}, which censoring at epoch {last_epoch} hides")
     return PairedComparison(a=str(a_name), b=str(b_name), metric=str(metric), unit=str(unit), n=int(differences.size),
                             mean_difference=mean, ci_low=low, ci_high=high, confidence=confidence,
-                            margin=float(margin), decision=decide(low, high, margin, differences.size),
+                            margin=float(margin), decision=decision,
                             differences=differences, p_value=p_value, a_reached=a_reached, b_reached=b_reached,
                             last_epoch=last_epoch)
 
