@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 from course import ROOT
@@ -18,15 +19,20 @@ def free_loopback_port():
         return sock.getsockname()[1]
 
 
-def get_json(url, token, timeout=2):
+def get(url, token, timeout=5):
+    """(HTTP status, body) of a GET with the server's token; an HTTP error status is returned, not raised."""
     request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.load(response)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 @contextlib.contextmanager
-def running_lab(workdir, *, settings=None, target="lab", startup_timeout=240):
-    """Run `make <target>` (JupyterLab on notebooks/) until the block ends; yield (base URL, token).
+def running_lab(workdir, *, target="lab", settings=None, startup_timeout=240):
+    """Run `make <target>` (`lab`: the student JupyterLab on notebooks/; `lab-instructor`: the full one) until the
+    block ends; yield (base URL, token).
 
     - workdir: a temporary folder for JupyterLab's runtime, config and user settings.
     - settings: {"@jupyterlab/<extension>:<plugin>": {setting: value}} written as JupyterLab user settings
@@ -50,13 +56,13 @@ def running_lab(workdir, *, settings=None, target="lab", startup_timeout=240):
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + startup_timeout
-        while True:
+        status = None
+        while status != 200:
             assert server.poll() is None, f"JupyterLab exited:\n{server.stderr.read()}"
+            assert time.monotonic() < deadline, f"JupyterLab did not answer within {startup_timeout} s"
             try:
-                get_json(f"{base}/api/status", token)
-                break
+                status, _ = get(f"{base}/api/status", token, timeout=2)
             except OSError:
-                assert time.monotonic() < deadline, f"JupyterLab did not answer within {startup_timeout} s"
                 time.sleep(0.5)
         yield base, token
     finally:
