@@ -128,6 +128,14 @@ def hidden_lines(course, assignment):
                                  for cell in notebook.source_cells)
 
 
+def unreleased_lines(source_cells, released_text, *, min_length=12):
+    """The lines (stripped) of the source notebooks' cells `source_cells` (sources) that `released_text`, the
+    text of the released student notebooks, does not contain: solutions, written answers, hidden tests, mark
+    schemes. Lines shorter than `min_length` say nothing. What the site and the student edition must not show."""
+    return {line.strip() for source in source_cells for line in (source or "").splitlines()
+            if len(line.strip()) >= min_length and line.strip() not in released_text}
+
+
 def visible_text(page):
     """The text a reader sees in an HTML page: tags removed, entities decoded, blanks collapsed."""
     text = html.unescape(re.sub(r"<[^>]+>", "", page))

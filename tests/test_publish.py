@@ -15,7 +15,7 @@ import yaml
 
 from course import ASSIGNMENTS, ROOT, nbgrader, notebook_path, read_notebook
 from course_files import copy_course_files, run_tool
-from grading.feedback import hidden_test_lines, leaks
+from grading.feedback import hidden_test_lines, leaks, unreleased_lines
 
 EDITION_FILES = {".git", ".gitignore", "README.md", "LICENSE", "CITATION.cff", "requirements.txt",
                  "constraints.txt", "environment.yml", "notebooks", "helpers"}
@@ -85,8 +85,7 @@ def secrets_and_public(course):
                          for cell in read_notebook(notebook_path(course, "notebooks", assignment)).cells)
     sources = [cell.source for assignment in ASSIGNMENTS
                for cell in read_notebook(notebook_path(course, "solutions", assignment)).cells]
-    secrets = {line.strip() for source in sources for line in source.splitlines()
-               if len(line.strip()) >= 12 and line.strip() not in release}
+    secrets = unreleased_lines(sources, release)
     helpers = "\n".join(path.read_text() for path in sorted((course / "helpers").rglob("*.py")))
     return secrets, hidden_test_lines(sources), release + "\n" + helpers
 

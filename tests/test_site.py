@@ -5,7 +5,7 @@ import re
 import pytest
 
 from course import ASSIGNMENTS, ROOT, notebook_path, read_notebook
-from grading.feedback import leaks, visible_text
+from grading.feedback import leaks, unreleased_lines, visible_text
 
 spec = importlib.util.spec_from_file_location("build_site", ROOT / "tools" / "build_site.py")
 build_site = importlib.util.module_from_spec(spec)
@@ -29,12 +29,8 @@ def released_text(assignment):
 def secret_lines(assignment, min_length=12):
     """Lines of the source notebook that its released student version does not contain: solutions, written
     answers, hidden tests, mark schemes."""
-    public = released_text(assignment)
     source = read_notebook(notebook_path(ROOT, "solutions", assignment))
-    return {
-        line.strip() for cell in source.cells for line in cell.source.splitlines()
-        if len(line.strip()) >= min_length and line.strip() not in public
-    }
+    return unreleased_lines([cell.source for cell in source.cells], released_text(assignment), min_length=min_length)
 
 
 def shown_secrets(page, assignment):
@@ -44,7 +40,7 @@ def shown_secrets(page, assignment):
 
 def test_the_index_links_every_notebook(site):
     index = (site / "index.html").read_text()
-    assert re.findall(r'href="([^"]+)"', index) == [f"{assignment}.html" for assignment in ASSIGNMENTS]
+    assert re.findall(r'<a href="([^"]+)"', index) == [f"{assignment}.html" for assignment in ASSIGNMENTS]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
