@@ -55,8 +55,13 @@ def autograde(course, assignment):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assignments", nargs="*", default=ASSIGNMENTS, choices=ASSIGNMENTS, metavar="ASSIGNMENT")
+    # Not argparse's `choices`: with nargs="*" it checks the empty list (and a list default) as one value.
+    parser.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help=f"default: all of {ASSIGNMENTS}")
     arguments = parser.parse_args()
+    unknown = sorted(set(arguments.assignments) - set(ASSIGNMENTS))
+    if unknown:
+        parser.error(f"unknown assignments {unknown}; choose from {ASSIGNMENTS}")
+    arguments.assignments = arguments.assignments or ASSIGNMENTS
     print(f"date: {time.strftime('%Y-%m-%dT%H:%M')}, machine: {platform.processor() or platform.machine()}, "
           f"nproc={os.cpu_count()}")
     print("| notebook | step | wall (s) | CPU of children (s) | load before / after | budget on 2 idle cores (s) |")
