@@ -6,14 +6,12 @@ Screenshots go to build/screenshots/. Without chromium, chromedriver or selenium
 """
 import functools
 import http.server
-import os
 import shutil
 import threading
-import time
-from pathlib import Path
 
 import pytest
 
+import build_site
 from course import ASSIGNMENTS, ROOT
 from lab_server import free_loopback_port, running_lab
 
@@ -51,8 +49,6 @@ def console_errors(driver):
 @pytest.fixture(scope="module")
 def site_url(tmp_path_factory):
     """The site built by `make site`'s tool into a temporary folder, served over HTTP on the loopback."""
-    from test_site import build_site
-
     mathjax = ROOT / "build" / "mathjax" / "es5"
     if not (mathjax / "tex-chtml-full.js").is_file():
         pytest.skip("MathJax for the offline site is missing: run `make test-browser` (it fetches it with npm)")

@@ -1,6 +1,4 @@
 """README's results table is the notebooks' printed one (tools/readme_results.py, bn_course.results)."""
-import importlib.util
-
 import nbformat
 import numpy as np
 import pandas as pd
@@ -8,11 +6,8 @@ import pytest
 
 from bn_course.results import result_rows, results_table as notebook_table
 from bn_course.study import Study
-from course import ROOT
 
-spec = importlib.util.spec_from_file_location("readme_results", ROOT / "tools" / "readme_results.py")
-readme_results = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(readme_results)
+import readme_results
 
 
 def small_study(epochs=20):

@@ -1,15 +1,11 @@
 """The rendered course (tools/build_site.py): a page per notebook, figures with alt text, no answer shown."""
-import importlib.util
 import re
 
 import pytest
 
+import build_site
 from course import ASSIGNMENTS, ROOT, notebook_path, read_notebook
 from grading.feedback import leaks, unreleased_lines, visible_text
-
-spec = importlib.util.spec_from_file_location("build_site", ROOT / "tools" / "build_site.py")
-build_site = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(build_site)
 
 
 @pytest.fixture(scope="module")
