@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bn_course.results import result_rows, results_table as notebook_table
+from bn_course.results import result_rows, results_table
 from bn_course.study import Study
 
 import readme_results
@@ -49,14 +49,14 @@ def executed_notebook(table):
 
 def test_tables_of_several_notebooks_merge_under_one_header():
     study = small_study()
-    first = notebook_table(study, {"baseline": "baseline"}, notebook=2).data
-    second = notebook_table(study, {"slow": "slow"}, notebook=3).data
-    merged = readme_results.results_table([executed_notebook(first), executed_notebook(second)])
+    first = results_table(study, {"baseline": "baseline"}, notebook=2).data
+    second = results_table(study, {"slow": "slow"}, notebook=3).data
+    merged = readme_results.merged_table([executed_notebook(first), executed_notebook(second)])
     lines = merged.splitlines()
     assert lines[:2] == first.splitlines()[:2] and len(lines) == 4
     assert "(the reference)" in lines[2] and lines[3].startswith("| slow | 3 |")
     with pytest.raises(ValueError, match="share one header"):
-        readme_results.results_table([executed_notebook(first), executed_notebook("| other |\n|---|\n| row |")])
+        readme_results.merged_table([executed_notebook(first), executed_notebook("| other |\n|---|\n| row |")])
 
 
 def test_only_the_part_between_the_markers_is_replaced():

@@ -25,7 +25,7 @@ from string import Template
 
 import nbformat
 
-from readme_results import results_table, tagged_tables
+from readme_results import merged_table, tagged_tables
 from stamp import ROOT, SETUP_GRADE_ID, read_edition, stamp
 
 TEMPLATE = Path(__file__).resolve().parent / "student_readme.md"
@@ -67,7 +67,7 @@ def results_section(course, assignments):
     notebooks = [nbformat.read(course / "solutions" / name / f"{name}.ipynb", as_version=4) for name in assignments]
     if not any(tagged_tables(notebook) for notebook in notebooks):
         return "(The table comes with the notebooks that measure it.)"
-    return results_table(notebooks)
+    return merged_table(notebooks)
 
 
 def learner_readme(course, edition, assignments):

@@ -27,7 +27,7 @@ def tagged_tables(notebook):
     ]
 
 
-def results_table(notebooks):
+def merged_table(notebooks):
     """One markdown table: the header of the first table, then the rows of every table, in order.
 
     Raises ValueError when no notebook has a tagged table, or when two tables' headers differ.
@@ -64,7 +64,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     readme_path = ROOT / "README.md"
     readme = readme_path.read_text()
-    updated = with_table(readme, results_table(course_notebooks()))
+    updated = with_table(readme, merged_table(course_notebooks()))
     if args.check:
         if updated != readme:
             print("README.md's results table differs from the notebooks' printed one: run `make readme`.")
