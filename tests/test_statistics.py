@@ -18,12 +18,14 @@ from bn_course.statistics import (
     bayes_accuracy_circles,
     bayes_classifier_accuracy,
     censored_epochs,
+    comparison_report,
     circles_bayes_boundary_radius,
     circles_inner_probability,
     circles_log_density,
     decide,
     kaplan_meier,
     mean_confidence_interval,
+    multiplicity_note,
     paired_difference,
     restricted_mean_epochs,
     test_set_standard_error,
@@ -219,15 +221,73 @@ def test_paired_difference_bad_input(a, b, kwargs, message):
         paired_difference(a, b, **{"margin": 1, **kwargs})
 
 
+SMALL = "a difference, smaller than the margin \u00b11 (no practical difference)"
+
+
 @pytest.mark.parametrize("low, high, expected", [
-    (0.1, 0.5, "a difference"),  # excludes 0 comes first, even inside the margin
-    (-2.0, -0.1, "a difference"),
+    (0.1, 0.5, SMALL),  # excludes 0 and inside the margin: both answers
+    (-1.0, -0.1, SMALL),  # touching the margin counts as within it
+    (-2.0, -0.1, "a difference"),  # excludes 0, reaches past the margin
+    (0.5, 1.2, "a difference"),
     (-0.5, 0.9, "no practical difference (within \u00b11)"),
     (-1.0, 1.0, "no practical difference (within \u00b11)"),
+    (0.0, 0.5, "no practical difference (within \u00b11)"),  # an end at 0 does not exclude 0
     (-0.5, 1.5, "undecided with 7 seeds"),
+    (-1.5, 0.5, "undecided with 7 seeds"),
 ])
 def test_decision_rule(low, high, expected):
     assert decide(low, high, 1, 7) == expected
+
+
+def test_notebook_05s_small_difference_is_no_practical_difference():
+    """The case that made the rule four-way: -1.3 [-2.5, -0.1] epochs with a margin of 3 epochs."""
+    decision = decide(-2.5, -0.1, 3, 10)
+    assert decision == "a difference, smaller than the margin \u00b13 (no practical difference)"
+
+
+def test_unequal_reached_counts_leave_the_size_of_a_small_difference_open():
+    """The interval excludes 0 and lies within the margin, but one run never got there: its size is open."""
+    comparison = paired_difference([np.nan, 10, 10, 10, 10], [9, 9, 9, 9, 8], margin=3, last_epoch=10)
+    assert comparison.ci_high < 0 and comparison.ci_low > -3
+    assert comparison.decision == ("a difference, its size undecided with 5 seeds: reached 4/5 vs 5/5, which "
+                                   "censoring at epoch 10 hides")
+
+
+def test_multiplicity_note_states_the_expected_false_differences():
+    assert multiplicity_note(12) == (
+        "12 comparisons, each with its own 95 % CI (no family-wise adjustment): when nothing differs, about "
+        "0.05 x 12 = 0.6 of them would read \"a difference\" by chance.")
+    assert "0.1 x 4 = 0.4" in multiplicity_note(4, confidence=0.9)
+    assert multiplicity_note(1).startswith("1 comparison;")
+    for bad in (0, 2.5, "3"):
+        with pytest.raises(ValueError, match="positive integer"):
+            multiplicity_note(bad)
+
+
+def test_multiplicity_note_matches_simulated_false_differences():
+    """With no true difference, 95 % paired intervals exclude 0 in about 5 % of comparisons (simulation)."""
+    rng = np.random.default_rng(0)
+    n_comparisons = 2000
+    a, b = rng.normal(size=(2, n_comparisons, 10))
+    false = sum(decide(*stats.ttest_rel(b[i], a[i]).confidence_interval(), 0.0, 10).startswith("a difference")
+                for i in range(n_comparisons))
+    assert false / n_comparisons == pytest.approx(0.05, abs=0.015)
+
+
+def test_comparison_report_lists_each_comparison_then_the_note():
+    first = paired_difference([1, 2, 3, 4], [2, 4, 3, 7], margin=3, a_name="base", b_name="BN")
+    second = paired_difference([1, 2, 3, 4], [1, 2, 3, 4.5], margin=3, a_name="base", b_name="input BN")
+    lines = comparison_report([first, second]).splitlines()
+    assert lines == [str(first), str(second), multiplicity_note(2)]
+    table = pd.DataFrame([first.as_row(), second.as_row()]).astype({"a_reached": "Int64", "b_reached": "Int64"})
+    assert comparison_report(table).splitlines() == lines  # the same lines from Study.comparisons' DataFrame
+    with pytest.raises(TypeError, match="list of PairedComparison"):
+        comparison_report([1.5])
+    with pytest.raises(ValueError, match="empty"):
+        comparison_report([])
+    wider = paired_difference([1, 2, 3, 4], [2, 4, 3, 7], margin=3, confidence=0.9)
+    with pytest.raises(ValueError, match="one confidence"):
+        comparison_report([first, wider])
 
 
 # --- the ceiling of the circles problem and the test set's error bar -------------------------------------------

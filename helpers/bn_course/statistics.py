@@ -17,6 +17,13 @@ them with the columns of `Study.runs`. The formulas and their sources:
   architecture) the initial weights, so they are compared pair by pair: the mean of the differences b - a and the
   paired Student t interval, `scipy.stats.ttest_rel(b, a).confidence_interval()`. Two separate intervals that
   overlap do not mean "no difference": overlap is never used as a test.
+- `decide`: the decision rule read from that interval and a margin stated beforehand; whether the interval
+  excludes 0 (a difference) and whether it lies within the margin (no practical difference) are two separate
+  questions, so a clearly non-zero but small difference is reported as both. "Within the margin" is the
+  interval-inclusion form of equivalence testing (Schuirmann, J. Pharmacokinet. Biopharm. 15:657, 1987; Walker &
+  Nowacki, J. Gen. Intern. Med. 26:192, 2011); with a 95 % interval it is two one-sided tests at 2.5 % each,
+  stricter than the 90 % interval of the usual 5 % test.
+- `multiplicity_note`: each interval is a per-comparison 95 % interval, with no family-wise adjustment.
 - `bayes_accuracy_circles`: the best accuracy any classifier can reach on `make_circles`, from its generating
   process; `test_set_standard_error`: the binomial sampling error of an accuracy measured on a fixed test set.
 """
@@ -30,6 +37,7 @@ from scipy import integrate, optimize, special, stats
 from bn_course.arguments import check_noise, is_integer, is_real
 
 UNDECIDED, DIFFERENCE, NO_PRACTICAL_DIFFERENCE = "undecided", "a difference", "no practical difference"
+SMALLER_THAN_MARGIN = "smaller than the margin"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -188,8 +196,9 @@ class PairedComparison:
     """The paired difference b - a of one metric over runs that share their seeds, and the decision it supports.
 
     Fields: a, b (names), metric, unit ("epochs", "accuracy", ...), n (pairs), mean_difference (b - a), ci_low,
-    ci_high, confidence, margin, decision (one of "a difference", "no practical difference (within +-m)",
-    "undecided with n seeds"), a_reached, b_reached (runs that reached the threshold, for time metrics; None
+    ci_high, confidence, margin, decision (the words of `decide`: "a difference", "a difference, smaller than the
+    margin +-m (no practical difference)", "no practical difference (within +-m)" or "undecided with n seeds"),
+    a_reached, b_reached (runs that reached the threshold, for time metrics; None
     otherwise), last_epoch (censoring epoch of time metrics, else None), differences (array (n,) of b - a per
     pair, after censoring), p_value (of the paired t test of "mean difference = 0").
     """
@@ -212,17 +221,7 @@ class PairedComparison:
     last_epoch: int = None
 
     def __str__(self):
-        digits = 1 if self.unit == "epochs" else 3
-        unit = f" {self.unit}" if self.unit else ""
-        metric = self.metric or "difference"
-        if self.last_epoch is not None:
-            metric += f" (censored at epoch {self.last_epoch})"
-        text = (f"{self.b} - {self.a}, {metric}: {self.mean_difference:+.{digits}f}{unit}, "
-                f"{self.confidence * 100:g} % CI [{self.ci_low:+.{digits}f}, {self.ci_high:+.{digits}f}], "
-                f"{self.n} seeds paired")
-        if self.a_reached is not None:
-            text += f"; reached {self.a_reached}/{self.n} ({self.a}) vs {self.b_reached}/{self.n} ({self.b})"
-        return f"{text}; margin \u00b1{self.margin:g} -> {self.decision}"
+        return comparison_line(self.as_row(), last_epoch=self.last_epoch)
 
     def __repr__(self):
         return str(self)
@@ -241,16 +240,99 @@ class PairedComparison:
 def decide(ci_low, ci_high, margin, n):
     """The decision rule of the course, in words, for an interval [ci_low, ci_high] of a difference over n pairs.
 
-    1. the interval excludes 0 -> "a difference";
-    2. otherwise, the interval lies within [-margin, +margin] -> "no practical difference (within +-margin)";
-    3. otherwise -> "undecided with n seeds" (more seeds narrow the interval).
-    Rule 1 is checked first, so a tiny but clearly non-zero difference is reported as a difference.
+    Two questions, both read from the interval: does it exclude 0 (is there a difference at all)? does it lie
+    within [-margin, +margin] (is any difference it allows too small to matter)? Hence four answers:
+    1. excludes 0, within the margin -> "a difference, smaller than the margin +-margin (no practical difference)":
+       the sign is known, and even the largest plausible size does not matter in practice;
+    2. excludes 0, reaches past the margin -> "a difference";
+    3. contains 0, within the margin -> "no practical difference (within +-margin)";
+    4. contains 0, reaches past the margin -> "undecided with n seeds" (more seeds narrow the interval).
+    An interval touching the margin counts as within it. Inputs: the interval's ends and the margin in the
+    metric's units (margin >= 0), n the number of pairs. Returns a str.
     """
-    if ci_low > 0 or ci_high < 0:
+    excludes_zero = ci_low > 0 or ci_high < 0
+    within_margin = -margin <= ci_low and ci_high <= margin
+    if excludes_zero and within_margin:
+        return f"{DIFFERENCE}, {SMALLER_THAN_MARGIN} \u00b1{margin:g} ({NO_PRACTICAL_DIFFERENCE})"
+    if excludes_zero:
         return DIFFERENCE
-    if -margin <= ci_low and ci_high <= margin:
+    if within_margin:
         return f"{NO_PRACTICAL_DIFFERENCE} (within \u00b1{margin:g})"
     return f"{UNDECIDED} with {n} seeds"
+
+
+def comparison_line(row, *, last_epoch=None):
+    """One readable line for a paired comparison: "b - a, metric: mean unit, 95 % CI [low, high], n seeds paired;
+    reached ...; margin +-m -> decision".
+
+    - row: a mapping with the keys of `PairedComparison.as_row` (a `Study.comparisons` row as a dict works).
+    - last_epoch: the censoring epoch of a time metric, named in the line (None otherwise).
+    Epochs are shown with 1 decimal, other units with 3. Returns a str.
+    """
+    unit = row["unit"]
+    digits = 1 if unit == "epochs" else 3
+    metric = row["metric"] or "difference"
+    if last_epoch is not None:
+        metric += f" (censored at epoch {last_epoch})"
+    n = row["n"]
+    text = (f"{row['b']} - {row['a']}, {metric}: {row['mean_difference']:+.{digits}f}{f' {unit}' if unit else ''}, "
+            f"{row['confidence'] * 100:g} % CI [{row['ci_low']:+.{digits}f}, {row['ci_high']:+.{digits}f}], "
+            f"{n} seeds paired")
+    if not _is_missing(row["a_reached"]):
+        text += f"; reached {row['a_reached']}/{n} ({row['a']}) vs {row['b_reached']}/{n} ({row['b']})"
+    return f"{text}; margin \u00b1{row['margin']:g} -> {row['decision']}"
+
+
+def multiplicity_note(n_comparisons, confidence=0.95):
+    """The one-line caveat printed under a table of several comparisons: each interval is per comparison.
+
+    With k comparisons at confidence c and no true difference anywhere, about (1 - c) k intervals exclude 0 by
+    chance (each has probability 1 - c to; e.g. 0.05 x 10 = 0.5 false "differences" expected in a table of 10).
+    The course does not adjust for this: each comparison answers its own question, stated before the
+    measurement, with a margin, and an adjustment (Bonferroni: confidence 1 - (1 - c) / k) would widen every
+    interval the notebooks read. A reader who wants family-wise coverage can pass that confidence to
+    `paired_difference` / `Study.compare`.
+
+    - n_comparisons: positive integer, the number of comparisons in the table.
+    - confidence: the per-comparison coverage used in the table.
+    Returns a str. Raises ValueError for a non-positive or non-integer count.
+    """
+    _check_confidence(confidence)
+    if not is_integer(n_comparisons) or n_comparisons < 1:
+        raise ValueError(f"n_comparisons must be a positive integer, the number of comparisons in the table; got "
+                         f"{n_comparisons!r}.")
+    level, error = f"{confidence * 100:g} %", 1 - confidence
+    if n_comparisons == 1:
+        return f"1 comparison; its {level} CI has a {error * 100:g} % chance to exclude 0 when nothing differs."
+    return (f"{n_comparisons} comparisons, each with its own {level} CI (no family-wise adjustment): when nothing "
+            f"differs, about {error:g} x {n_comparisons} = {error * n_comparisons:.2g} of them would read "
+            f"\"a difference\" by chance.")
+
+
+def comparison_report(comparisons):
+    """The lines of several paired comparisons followed by `multiplicity_note`, as one str to print.
+
+    - comparisons: a non-empty list of `PairedComparison`, or the DataFrame of `Study.comparisons` (one row per
+      comparison, the columns of `PairedComparison.as_row`; a DataFrame carries no censoring epoch, so its lines
+      do not name it).
+    Returns a str, one line per comparison and the note last. Raises TypeError for anything else, ValueError for
+    an empty input or mixed confidences.
+    """
+    if isinstance(comparisons, (list, tuple)) and all(isinstance(c, PairedComparison) for c in comparisons):
+        lines = [str(comparison) for comparison in comparisons]
+        confidences = {comparison.confidence for comparison in comparisons}
+    elif hasattr(comparisons, "to_dict") and hasattr(comparisons, "columns"):
+        rows = comparisons.to_dict("records")
+        lines = [comparison_line(row) for row in rows]
+        confidences = {row["confidence"] for row in rows}
+    else:
+        raise TypeError("comparisons must be a list of PairedComparison (from paired_difference / Study.compare) or "
+                        f"the DataFrame of Study.comparisons; got {type(comparisons).__name__}.")
+    if not lines:
+        raise ValueError("comparisons is empty: there is nothing to report.")
+    if len(confidences) != 1:
+        raise ValueError(f"the comparisons of one table must share one confidence; got {sorted(confidences)}.")
+    return "\n".join([*lines, multiplicity_note(len(lines), confidences.pop())])
 
 
 def paired_difference(a, b, *, margin, confidence=0.95, last_epoch=None, a_name="a", b_name="b", metric="",
@@ -267,8 +349,8 @@ def paired_difference(a, b, *, margin, confidence=0.95, last_epoch=None, a_name=
     - a_name, b_name, metric, unit: labels for the printed result.
 
     With last_epoch, unequal reached counts never give "no practical difference": that decision becomes
-    "undecided ..." with the counts, since censored times near the horizon agree whether a run settled at the
-    last epoch or never.
+    "undecided ..." (or, when the interval excludes 0, "a difference, its size undecided ...") with the counts,
+    since censored times near the horizon agree whether a run settled at the last epoch or never.
 
     Returns a `PairedComparison`. The interval is `scipy.stats.ttest_rel(b, a).confidence_interval(confidence)`,
     i.e. mean(d) -/+ t_{(1+c)/2, n-1} s_d / sqrt(n) for d = b - a (paired Student t); when all differences
@@ -307,11 +389,13 @@ def paired_difference(a, b, *, margin, confidence=0.95, last_epoch=None, a_name=
             interval = result.confidence_interval(confidence_level=confidence)
         low, high, p_value = float(interval.low), float(interval.high), float(result.pvalue)
     decision = decide(low, high, margin, differences.size)
-    if a_reached != b_reached and decision.startswith(NO_PRACTICAL_DIFFERENCE):
+    if a_reached != b_reached and NO_PRACTICAL_DIFFERENCE in decision:
         # min(T, last epoch) counts "settled at the last epoch" and "never" alike: near the horizon the censored
-        # times can agree while the runs do not, so unequal reached counts leave the comparison open.
-        decision = (f"{UNDECIDED} with {differences.size} seeds: reached {a_reached}/{differences.size} vs "
-                    f"{b_reached}/{differences.size}, which censoring at epoch {last_epoch} hides")
+        # times can agree while the runs do not, so unequal reached counts leave the size of the difference open.
+        hidden = (f"reached {a_reached}/{differences.size} vs {b_reached}/{differences.size}, which censoring at "
+                  f"epoch {last_epoch} hides")
+        decision = (f"{DIFFERENCE}, its size {UNDECIDED} with {differences.size} seeds: {hidden}"
+                    if decision.startswith(DIFFERENCE) else f"{UNDECIDED} with {differences.size} seeds: {hidden}")
     return PairedComparison(a=str(a_name), b=str(b_name), metric=str(metric), unit=str(unit), n=int(differences.size),
                             mean_difference=mean, ci_low=low, ci_high=high, confidence=confidence,
                             margin=float(margin), decision=decision,
@@ -489,6 +573,14 @@ def _one_dimensional(values, name, dtype):
     if array.ndim != 1:
         raise ValueError(f"{name} must be 1-D, one value per run (seed); got shape {array.shape}.")
     return array
+
+
+def _is_missing(value):
+    """True for None, NaN and pandas' <NA> (the reached counts of accuracy rows in a DataFrame)."""
+    try:
+        return value is None or bool(value != value)
+    except TypeError:  # pandas.NA: its comparison is ambiguous
+        return True
 
 
 def _check_last_epoch(last_epoch):
