@@ -34,6 +34,11 @@ def test_a_row_counts_censored_runs_and_compares_paired_by_seed():
     assert cells[5].startswith("0.812")
 
 
+def test_the_header_writes_the_threshold_as_the_course_does():
+    header = results_table(small_study(), {"baseline": "baseline"}, notebook=2).data.splitlines()[0]
+    assert "stays >= 80 % (restricted mean" in header  # "80 %", with a space, as everywhere in the course
+
+
 def test_unknown_configs_are_refused():
     with pytest.raises(ValueError, match="does not have"):
         result_rows(small_study(), {"nonexistent": "x"}, notebook=1)

@@ -8,7 +8,7 @@ from IPython.display import Markdown
 
 SPEED_MARGIN_EPOCHS = 3
 HEADER = (
-    "| configuration | notebook | seeds | epochs until test accuracy stays >= {threshold:.0%} (restricted mean, "
+    "| configuration | notebook | seeds | epochs until test accuracy stays >= {percent:g} % (restricted mean, "
     "95 % CI; runs that got there) | difference from the baseline, paired by seed (95 % CI): decision, margin "
     "±{margin:g} epochs | final test accuracy (mean, 95 % CI) |\n|---|---|---:|---|---|---|"
 )
@@ -51,6 +51,6 @@ def result_rows(study, labels, *, notebook, baseline="baseline", margin=SPEED_MA
 
 def results_table(study, labels, *, notebook, baseline="baseline", margin=SPEED_MARGIN_EPOCHS):
     """The header and `result_rows(...)` as an IPython Markdown object, for a notebook cell to display."""
-    header = HEADER.format(threshold=study.threshold, margin=margin)
+    header = HEADER.format(percent=study.threshold * 100, margin=margin)  # the course writes "80 %", not "80%"
     rows = result_rows(study, labels, notebook=notebook, baseline=baseline, margin=margin)
     return Markdown("\n".join([header, *rows]))
