@@ -191,3 +191,31 @@ def test_demo_seeds_are_lighter_under_autograde(monkeypatch):
     assert demo_seeds(10, n_seeds_when_grading=3) == [0, 1, 2]
     monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
     assert demo_seeds(10) == list(range(10))
+
+
+def test_accuracy_with_population_statistics_of_a_softmax_classifier_takes_the_argmax():
+    """Multi-class outputs: the predicted class is the argmax, scored with the whole set's mean and unbiased
+    variance in place of the moving averages, which are restored afterwards."""
+    import keras
+
+    from bn_course.metrics import accuracy_with_population_statistics
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(6), keras.layers.BatchNormalization(),
+                              keras.layers.Dense(3, activation="softmax")])
+    rng = np.random.default_rng(0)
+    X_statistics, X = rng.normal(2.0, 3.0, size=(50, 4)), rng.normal(2.0, 3.0, size=(30, 4))
+    bn = model.layers[1]
+    moving = [weights.copy() for weights in bn.get_weights()]
+    hidden = np.asarray(model.layers[0](X_statistics.astype("float32")))
+    gamma, beta = moving[:2]
+    normalised = (np.asarray(model.layers[0](X.astype("float32"))) - hidden.mean(axis=0)) / np.sqrt(
+        hidden.var(axis=0, ddof=1) + bn.epsilon) * gamma + beta
+    predicted = np.argmax(np.asarray(model.layers[2](normalised)), axis=1)
+    labels = predicted.copy()
+    labels[:10] = (labels[:10] + 1) % 3  # ten of the thirty labels wrong: accuracy 2/3
+    assert accuracy_with_population_statistics(model, X_statistics, X, labels) == pytest.approx(20 / 30)
+    for restored, original in zip(bn.get_weights(), moving):
+        np.testing.assert_array_equal(restored, original)
+    with pytest.raises(ValueError, match="one label per point"):
+        accuracy_with_population_statistics(model, X_statistics, X, labels[:5])

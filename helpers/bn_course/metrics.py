@@ -9,8 +9,13 @@ Epochs are 1-based, as Keras prints them: epoch 1 is `curve[0]`. `area_under_cur
 together (descriptive).
 
 What a BN network has learned, apart from the lag of its moving averages: `population_statistics` and
-`accuracy_with_population_statistics` score the model with each BN layer normalising with the statistics of a
-whole data set (the inference rule of Ioffe & Szegedy 2015, Algorithm 2) instead of its moving averages.
+`accuracy_with_population_statistics` score the model with each BN layer normalising with its *population
+statistics* (Ioffe & Szegedy 2015, section 3.1 and Algorithm 2: the mean and unbiased variance of the layer's
+inputs over the training data, for the final weights) instead of its moving averages. Algorithm 2 estimates them
+by averaging over mini-batches of m examples passed in training mode, with the factor m / (m - 1); here the whole
+data set is one batch, so the factor is the sample variance's n / (n - 1) (notebook 01 computes both and
+compares them). Wu & Johnson (2021, "Rethinking 'Batch' in BatchNorm") call such post-training estimates
+"precise BN".
 """
 import contextlib
 
@@ -99,14 +104,18 @@ def area_under_curve(curves):
 
 
 def population_statistics(model, X):
-    """The population statistics of the inputs of every BatchNormalization layer of `model`, over the points `X`.
+    """The population statistics of the inputs of every BatchNormalization layer of `model`, estimated in one pass
+    over the points `X`, taken as a single batch.
 
     - model: a built keras.Sequential; X: array (n, ...) of inputs, n >= 2 (e.g. the whole training set).
     Returns a list, one (mean, variance) pair per BatchNormalization layer in order, each an array of the
-    normalised features' size. Each layer's inputs are computed in inference mode with the earlier BN layers
-    already using their population statistics. The variance is the unbiased one (ddof=1), as in Ioffe &
-    Szegedy (2015), Algorithm 2: at inference BN should use E[x] and m / (m - 1) E_B[sigma_B^2]; with the whole
-    set as one batch this is the sample variance. The model is left as it was.
+    normalised features' size (for a Conv layer's input, over every axis but the channels: spatial BN). The
+    statistics are the ones Ioffe & Szegedy (2015) use at inference, E[x] and the unbiased Var[x]; their
+    Algorithm 2 estimates them from mini-batches of m, as E_B[mu_B] and m / (m - 1) E_B[sigma_B^2], while this
+    function takes the whole set as one batch: the mean and the sample variance (ddof=1). The layers are done in
+    order, each one's inputs computed in inference mode with the earlier BN layers already normalising with their
+    population statistics (Algorithm 2 passes its batches in training mode instead; the two agree closely, see
+    notebook 01). The model is left as it was.
     Raises ValueError for a model without BatchNormalization or fewer than 2 points.
     """
     with _population_statistics_in_place(model, X) as statistics:
@@ -114,23 +123,28 @@ def population_statistics(model, X):
 
 
 def accuracy_with_population_statistics(model, X_statistics, X, y):
-    """Accuracy of a binary classifier on (X, y) in inference mode, its BN layers normalising with the population
+    """Accuracy of a classifier on (X, y) in inference mode, its BN layers normalising with the population
     statistics of `X_statistics` (`population_statistics`) instead of their moving averages.
 
     This is what the weights have learned, without the lag of the moving averages: early in training, Keras's
     moving statistics (momentum 0.99) still remember their starting values (mean 0, variance 1).
-    - model: a built keras.Sequential with a sigmoid output of shape (n, 1) or (n,); X_statistics: the points the
-      statistics are computed on (the training set); X, y: points and labels in {0, 1} to score.
-    Returns a float in [0, 1] (class 1 where the probability is > 0.5, as Keras's accuracy). The model's moving
-    statistics are restored afterwards.
+    - model: a built keras.Sequential with either a sigmoid output of shape (n, 1) or (n,) (binary; labels in
+      {0, 1}, class 1 where the probability is > 0.5, as Keras's binary accuracy) or a softmax output of shape
+      (n, classes) with classes >= 2 (integer labels; the predicted class is the argmax, as Keras's sparse
+      categorical accuracy).
+    - X_statistics: the points the statistics are computed on (the training set); X, y: points and labels to score.
+    Returns a float in [0, 1]. The model's moving statistics are restored afterwards. Raises ValueError when y
+    does not hold one label per point of X.
     """
     labels = np.asarray(y, dtype=float).reshape(-1)
     with _population_statistics_in_place(model, X_statistics):
-        probabilities = np.asarray(model(np.asarray(X, dtype="float32"), training=False)).reshape(-1)
-    if probabilities.shape != labels.shape:
-        raise ValueError(f"y must hold one label per point of X; got {labels.size} labels for {probabilities.size} "
+        outputs = np.asarray(model(np.asarray(X, dtype="float32"), training=False))
+    multi_class = outputs.ndim == 2 and outputs.shape[1] > 1
+    predicted = np.argmax(outputs, axis=1) if multi_class else outputs.reshape(-1) > 0.5
+    if predicted.shape != labels.shape:
+        raise ValueError(f"y must hold one label per point of X; got {labels.size} labels for {predicted.size} "
                          "predictions.")
-    return float(np.mean((probabilities > 0.5) == (labels > 0.5)))
+    return float(np.mean(predicted == labels)) if multi_class else float(np.mean(predicted == (labels > 0.5)))
 
 
 @contextlib.contextmanager
