@@ -53,7 +53,9 @@ from grading.sandbox import (KERNEL_NAME, MAX_PROCESSES, UNISOLATED_WARNING, cre
 
 DEFAULT_MEMORY_GB = 6  # of data (heap) per process; a TensorFlow kernel training these models uses under 1 GB
 DEFAULT_BUDGET = 1800  # seconds for one whole submission, even if every cell hangs until its own time-out
-KEPT_FILES = ("timestamp.txt",)  # nbgrader reads the submission time from it (late penalties)
+# Written by `nbgrader submit` beside the notebook, not by the student: nbgrader autograde reads the submission
+# time from timestamp.txt (late penalties), `nbgrader release_feedback` needs both beside the feedback page.
+KEPT_FILES = ("timestamp.txt", "submission_secret.txt")
 EDITOR_FOLDERS = {".ipynb_checkpoints", "__pycache__"}  # left by Jupyter and Python, not sent on purpose
 MAX_SKIPPED_CELLS = 3  # cells that killed the kernel, skipped before grading gives up on a submission
 
@@ -71,12 +73,13 @@ def read_submission(course, student, assignment):
     folder = Path(course) / "submitted" / student / assignment
     expected = f"{assignment}.ipynb"
     received = sorted(str(path.relative_to(folder)) for path in folder.rglob("*")
-                      if path.is_file() and not set(path.relative_to(folder).parts) & EDITOR_FOLDERS)
+                      if path.is_file() and not set(path.relative_to(folder).parts) & EDITOR_FOLDERS
+                      and str(path.relative_to(folder)) not in KEPT_FILES)
     # A browser or Jupyter may rename the file ("02-baseline (1).ipynb", "...-Copy1.ipynb"): a single notebook
     # under another name is graded; with several, which one the student meant is not ours to guess.
     notebooks = [name for name in received if name.endswith(".ipynb") and len(Path(name).parts) == 1]
     graded_name = expected if expected in received else (notebooks[0] if len(notebooks) == 1 else None)
-    extra = [name for name in received if name != graded_name and name not in KEPT_FILES]
+    extra = [name for name in received if name != graded_name]
     report = {"student": student, "assignment": assignment, "repairs": [], "problems": [], "missing": False}
     if extra:
         report["problems"].append(f"Your submission also contained {', '.join(extra)}; only {graded_name or expected} "
@@ -102,6 +105,13 @@ def read_submission(course, student, assignment):
     return notebook, report
 
 
+def copy_kept_files(source, destination):
+    """Copy the KEPT_FILES that folder `source` holds into folder `destination`."""
+    for name in KEPT_FILES:
+        if (Path(source) / name).is_file():
+            shutil.copy2(Path(source) / name, Path(destination) / name)
+
+
 # --- 2. grade in a sandbox ------------------------------------------------------------------------------------
 
 def build_sandbox(course, student, assignment, notebook):
@@ -117,9 +127,7 @@ def build_sandbox(course, student, assignment, notebook):
     folder = box / "submitted" / student / assignment
     folder.mkdir(parents=True)
     nbformat.write(notebook, folder / f"{assignment}.ipynb")
-    for name in KEPT_FILES:
-        if (course / "submitted" / student / assignment / name).exists():
-            shutil.copy2(course / "submitted" / student / assignment / name, folder / name)
+    copy_kept_files(course / "submitted" / student / assignment, folder)
     shutil.copy2(course / "gradebook.db", top / "gradebook.db")
     startup = scratch(top) / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
@@ -432,6 +440,8 @@ def collect(course, student, assignment, top, report):
         graded = top / "course" / "autograded" / student / assignment
         if graded.exists():
             shutil.copytree(graded, destination)
+            # the kernel could change its folder: the exchange's files come from the collected submission
+            copy_kept_files(course / "submitted" / student / assignment, destination)
         shutil.rmtree(top, ignore_errors=True)
     write_report(course, student, assignment, report)
 

@@ -15,10 +15,15 @@ A submission whose page nbgrader could not render, or without a gradable noteboo
 instead: why, the score, the per-test results and the grading notes. Finally every feedback file is checked
 for lines of hidden test code that neither the released notebook nor the student's own submission holds; a
 file that shows one is deleted and reported.
+
+For nbgrader's exchange (`nbgrader release_feedback`, then the student's `nbgrader fetch_feedback`), each page
+gets the submission's timestamp.txt and submission_secret.txt beside it, and a renamed notebook's page a copy
+under the name the student submitted (fetch_feedback looks a page up by that name).
 """
 import argparse
 import html
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -30,6 +35,7 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
+from grading.autograde import copy_kept_files
 from grading.course import PACKAGE_PARENT, assignments, nbgrader_env, read_report, run_nbgrader, submissions
 
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
@@ -151,10 +157,15 @@ def leaks(page, secret_lines, public_text="", own_lines=frozenset()):
                   if re.sub(r"[ \t]+", " ", line) in text and line not in public_text and line not in own_lines)
 
 
+def submitted_notebooks(course, student, assignment):
+    """The paths of the notebooks the student handed in for `assignment` (top level of the submission)."""
+    return sorted((Path(course) / "submitted" / student / assignment).glob("*.ipynb"))
+
+
 def submitted_lines(course, student, assignment):
     """Every line (stripped) of the notebooks the student handed in for `assignment`."""
     lines = set()
-    for path in (Path(course) / "submitted" / student / assignment).glob("*.ipynb"):
+    for path in submitted_notebooks(course, student, assignment):
         try:
             notebook = nbformat.read(path, as_version=4)
         except Exception:  # an unreadable file holds no line the student could be shown back
@@ -181,7 +192,31 @@ def feedback(course, assignment_ids=None):
             written[student, assignment] = write_missing_page(course, student, assignment, reason=reason)
         for path in check_no_leaks(course, assignment, written):
             print(f"DELETED {path}: it showed hidden test code", file=sys.stderr)
+        for student in submissions(course, assignment):
+            ready_for_the_exchange(course, student, assignment)
     return written
+
+
+def ready_for_the_exchange(course, student, assignment):
+    """Make a submission's feedback page releasable by `nbgrader release_feedback`; return the copies written.
+
+    A submission collected from nbgrader's exchange holds submission_secret.txt (and timestamp.txt), which
+    release_feedback reads beside the page; it releases each page under a hash of the secret and the page's name,
+    and the student's fetch_feedback looks for the names of the notebooks the student submitted. So a renamed
+    notebook (graded as the assignment's, grading.autograde.read_submission) gets a copy of its page under the
+    name it was submitted with. A submission from an LMS download (no secret) is left as it is.
+    """
+    submitted = Path(course) / "submitted" / student / assignment
+    folder = Path(course) / "feedback" / student / assignment
+    page = folder / f"{assignment}.html"
+    if not page.exists() or not (submitted / "submission_secret.txt").is_file():
+        return []
+    copy_kept_files(submitted, folder)  # a short page (missing notebook, unrenderable one) has none yet
+    copies = [folder / f"{notebook.stem}.html" for notebook in submitted_notebooks(course, student, assignment)
+              if notebook.stem != assignment]
+    for copy in copies:
+        shutil.copy2(page, copy)
+    return copies
 
 
 def write_missing_page(course, student, assignment, *, reason):
