@@ -1,4 +1,6 @@
 """bn_course.deep (notebook 6's sweeps and summaries) and the trainer's probes by layer position."""
+import re
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -12,8 +14,10 @@ import pytest
 from scipy import stats
 
 from bn_course.data import Dataset
-from bn_course.deep import (compile_classifier, compiled, config_name, final_values, interval_text, paired_table,
-                            per_run, plot_percentiles, plot_sweep, proportion_interval, run_sweep)
+from bn_course.checks import CheckFailed
+from bn_course.deep import (check_initial_weights, compile_classifier, compiled, config_name, final_values,
+                            interval_text, paired_table, per_run, plot_percentiles, plot_sweep, proportion_interval,
+                            run_sweep)
 from bn_course.fast import train_stacked
 from bn_course.statistics import mean_confidence_interval, paired_difference
 from bn_course.study import Study, run_study
@@ -48,6 +52,40 @@ def fake_study():
     curves = {"a": {"val_accuracy": curve(0.3), "val_loss": curve(np.nan)}, "b": {"val_accuracy": curve(0.4),
                                                                                   "val_loss": curve(1.0)}}
     return Study(runs=runs, curves=curves, threshold=0.5)
+
+
+def wide_mlp(initializers, bias="zeros"):
+    """Input(40) -> Dense(200) -> ReLU -> Dense(10, softmax), one kernel initializer per Dense layer."""
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input(shape=(40,)), L.Dense(200, kernel_initializer=initializers[0],
+                                                               bias_initializer=bias),
+                             L.Activation("relu"), L.Dense(10, activation="softmax", kernel_initializer=initializers[1])])
+
+
+def test_check_initial_weights_passes_a_normal_draw_of_that_deviation_on_every_kernel():
+    normal = keras.initializers.RandomNormal(stddev=0.05)
+    check_initial_weights(wide_mlp([normal, keras.initializers.RandomNormal(stddev=0.05)]), 0.05, "wide")
+
+
+@pytest.mark.parametrize("initializers, bias, message", [
+    (["glorot_uniform", "normal_005"], "zeros", "standard deviation of the kernel of Dense layer 1 of 2"),
+    (["normal_005", "glorot_uniform"], "zeros", "standard deviation of the kernel of Dense layer 2 of 2"),
+    (["uniform_005", "uniform_005"], "zeros", "largest |weight| / weight_scale of Dense layer 1"),
+    (["normal_005", "normal_005"], "ones", "largest |bias| of Dense layer 1"),
+])
+def test_check_initial_weights_names_the_layer_and_what_is_wrong(initializers, bias, message):
+    made = {"normal_005": lambda: keras.initializers.RandomNormal(stddev=0.05),
+            "uniform_005": lambda: keras.initializers.RandomUniform(-0.05 * 3 ** 0.5, 0.05 * 3 ** 0.5),
+            "glorot_uniform": lambda: "glorot_uniform"}
+    with pytest.raises(CheckFailed, match=re.escape(message)):
+        check_initial_weights(wide_mlp([made[name]() for name in initializers], bias), 0.05, "wide")
+
+
+def test_check_initial_weights_refuses_what_it_cannot_check():
+    with pytest.raises(ValueError, match="weight_scale must be a positive number"):
+        check_initial_weights(small_mlp(), 0, "small")
+    with pytest.raises(ValueError, match="no Dense layer"):
+        check_initial_weights(keras.Sequential([keras.Input(shape=(3,)), L.Activation("relu")]), 0.1, "no Dense")
 
 
 def test_compile_classifier_uses_sgd_and_sparse_categorical_cross_entropy():

@@ -17,6 +17,7 @@ from scipy import stats
 
 import keras
 
+from bn_course.checks import check_between, check_equal
 from bn_course.statistics import mean_confidence_interval, t_half_width
 from bn_course.study import run_study
 from bn_course.study_plots import REFERENCE_COLOR, palette_color
@@ -42,6 +43,38 @@ def compiled(build, *, learning_rate, momentum=0.0, **settings):
     def build_compiled():
         return compile_classifier(build(**settings), learning_rate=learning_rate, momentum=momentum)
     return build_compiled
+
+
+def check_initial_weights(model, weight_scale, name):
+    """Check that every Dense kernel of `model` looks drawn from N(0, weight_scale^2) and every bias is zero.
+
+    The initial-weight rule of CS231n's BN assignment (`weight_scale * np.random.randn(...)`), checked for notebook
+    6's builder with `bn_course.checks`. Per Dense layer, in order: the kernel's standard deviation within 10 % of
+    `weight_scale`, its mean within 0.1 * weight_scale of 0, its largest |weight| at least 2.5 * weight_scale (a
+    uniform draw of the same standard deviation stops at sqrt(3) = 1.73 times it), and biases exactly 0.
+    - model: a built keras model; every kernel should hold at least about 2,000 weights (e.g. width 200 with 10
+      outputs), so that a correct normal draw misses these bounds with a probability below 1e-10.
+    - weight_scale: the standard deviation asked for, a number > 0. name: the call checked, for the message.
+    Returns None. Raises `bn_course.checks.CheckFailed` naming the layer and what is wrong (ValueError for a model
+    without Dense layers or a weight_scale that is not a positive number).
+    """
+    if not (isinstance(weight_scale, (int, float)) and math.isfinite(weight_scale) and weight_scale > 0):
+        raise ValueError(f"weight_scale must be a positive number such as 0.05; got {weight_scale!r}.")
+    dense_layers = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    if not dense_layers:
+        raise ValueError("the model has no Dense layer: there is no kernel to check.")
+    for position, layer in enumerate(dense_layers, start=1):
+        kernel = np.asarray(layer.kernel)
+        which = f"Dense layer {position} of {len(dense_layers)} of {name}"
+        check_between(kernel.std(), 0.9 * weight_scale, 1.1 * weight_scale, f"the standard deviation of the kernel "
+                      f"of {which}", hint="weight_scale is the standard deviation of a normal draw, on EVERY Dense "
+                                          "layer, the output one too.")
+        check_between(abs(kernel.mean()), 0.0, 0.1 * weight_scale, f"|the mean| of the kernel of {which}",
+                      hint="the weights are drawn with mean 0.")
+        check_between(np.abs(kernel).max() / weight_scale, 2.5, np.inf, f"the largest |weight| / weight_scale of {which}",
+                      hint="draw from a normal distribution (keras.initializers.RandomNormal), not a uniform one.")
+        check_equal(float(np.abs(np.asarray(layer.bias)).max()), 0.0, f"the largest |bias| of {which}",
+                    hint="the biases start at zero.")
 
 
 def run_sweep(build, name, values, data, *, seeds, epochs, threshold, learning_rate=None, momentum=0.0,
