@@ -12,7 +12,7 @@ import keras
 
 from bn_course.arguments import is_integer, is_real
 from bn_course.fast import train_stacked
-from bn_course.metrics import population_statistics
+from bn_course.metrics import accuracy_with_population_statistics
 from bn_course.statistics import mean_confidence_interval, paired_difference
 from bn_course.study_plots import palette_color
 from bn_course.training import MOMENTUM, set_seed
@@ -81,26 +81,12 @@ def accuracy_by_mode(model, X, y, *, batch_size, random_state=0):
 
 
 def population_statistics_accuracy(model, X_statistics, X, y):
-    """Accuracy of a softmax classifier on (X, y) in inference mode, every BatchNormalization layer normalising with
-    the population statistics of `X_statistics` (`bn_course.metrics.population_statistics`: mean and unbiased
-    variance of the layer's inputs, Ioffe & Szegedy 2015, Algorithm 2) instead of its moving averages.
-
-    What the weights have learned, without the lag of the moving averages. - X_statistics: array (n, ...), n >= 2
-    (the training set); X: array (N, ...); y: integer labels (N,). Returns a fraction in [0, 1], or NaN for a model
-    without BatchNormalization (nothing to replace). The model's moving statistics are restored afterwards.
-    """
-    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    if not layers:
+    """`bn_course.metrics.accuracy_with_population_statistics` for every model of a sweep: the accuracy on (X, y)
+    with each BatchNormalization layer normalising with the population statistics of `X_statistics`, and NaN for
+    a model without BatchNormalization (LN, GN: no moving averages to replace), where metrics raises ValueError."""
+    if not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers):
         return float("nan")
-    saved = [layer.get_weights() for layer in layers]
-    try:
-        for layer, (mean, variance) in zip(layers, population_statistics(model, X_statistics)):
-            layer.set_weights(layer.get_weights()[:-2] + [mean, variance])  # the moving mean and variance come last
-        probabilities = model(np.asarray(X, np.float32), training=False)
-        return float(np.mean(np.argmax(probabilities, axis=-1) == np.asarray(y)))
-    finally:
-        for layer, weights in zip(layers, saved):
-            layer.set_weights(weights)
+    return accuracy_with_population_statistics(model, X_statistics, X, y)
 
 
 _BATCHWISE_PASSES = {}
