@@ -17,7 +17,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 
-.PHONY: site test-browser test-colab readme lock lab lab-instructor publish test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
+.PHONY: site test-browser test-binder test-colab readme lock lab lab-instructor publish test test-full bench equivalence trainer-avx2 install release autograde feedback grades solutions-outputs clean
 
 install: $(STAMP)
 
@@ -50,15 +50,15 @@ lab-instructor: $(STAMP)
 
 # The everyday lane: every test not marked `full` (pytest.ini). PYTEST_ARGS adds options, e.g. PYTEST_ARGS=-x.
 test: $(STAMP) sandbox
-	$(BIN)/python -m pytest -m "not full and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not full and not browser and not binder" $(PYTEST_ARGS)
 
 # The full lane, before resolving an issue: every pytest test (`make test`'s and the `full` ones), then each
 # target of FULL_TARGETS in order: the trainer's one-epoch checks with oneDNN limited to AVX2, and its
 # equivalence evidence. A heavier check with a target of its own (browser tests, a Colab-stack canary) joins
 # the lane by defining its rule and adding it to FULL_TARGETS.
-FULL_TARGETS := trainer-avx2 test-browser test-colab equivalence
+FULL_TARGETS := trainer-avx2 test-browser test-binder test-colab equivalence
 test-full: $(STAMP) sandbox
-	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and not binder" $(PYTEST_ARGS)
 	for target in $(FULL_TARGETS); do $(MAKE) --no-print-directory "$$target" || exit 1; done
 
 # The benchmark and the equivalence evidence use the test zoo's models (tests/zoo.py).
@@ -105,6 +105,15 @@ test-browser: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r tests/browser-requirements.txt -c constraints.txt
 	$(MAKE) --no-print-directory $(MATHJAX)
 	$(BIN)/python -m pytest -m browser -p no:nbval -o addopts="-p no:cacheprovider --strict-markers" -rA tests/test_browser.py
+
+# What Binder would build from the student edition (tests/test_binder.py): repo2docker, in its own venv
+# (.venv-binder, tests/binder-requirements.txt), writes the Dockerfile without building it (no Docker needed).
+BINDER_VENV := .venv-binder
+test-binder: $(STAMP)
+	test -x $(BINDER_VENV)/bin/python || $(PYTHON) -m venv $(BINDER_VENV)
+	$(BINDER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/binder-requirements.txt
+	REPO2DOCKER=$(abspath $(BINDER_VENV))/bin/repo2docker $(BIN)/python -m pytest -m binder -p no:nbval \
+		-o addopts="-p no:cacheprovider --strict-markers" -rA tests/test_binder.py
 
 # README's results table, copied from the executed source notebooks' cells tagged readme-results.
 readme: $(STAMP)

@@ -18,7 +18,7 @@ from course_files import copy_course_files, run_tool
 from grading.feedback import hidden_test_lines, leaks, unreleased_lines
 
 EDITION_FILES = {".git", ".gitignore", "README.md", "LICENSE", "CITATION.cff", "requirements.txt",
-                 "constraints.txt", "environment.yml", "notebooks", "helpers"}
+                 "constraints.txt", "environment.yml", "notebooks", "helpers", "jupyter", "start"}
 CFF_SCHEMA = ROOT / "tools" / "schemas" / "citation-file-format-1.2.0.json"
 GIT_IDENTITY = {"GIT_AUTHOR_NAME": "Course test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
                 "GIT_COMMITTER_NAME": "Course test", "GIT_COMMITTER_EMAIL": "test@example.invalid"}
@@ -129,9 +129,9 @@ def test_the_edition_is_one_tagged_commit_whose_readme_teaches_colab_and_local_w
     assert git(edition, "tag", "--points-at", "HEAD").split() == [tag]
     readme = (edition / "README.md").read_text()
     for needed in ("Save a copy in Drive", "Download .ipynb", "constraints.txt", "PowerShell", "conda env create",
-                   "colab.research.google.com/github/", "| # |"):
+                   "colab.research.google.com/github/", "| # |", "mybinder.org/v2/gh/", "JUPYTER_CONFIG_PATH"):
         assert needed in readme, f"the learner README lacks {needed!r}"
-    assert "$" not in readme.replace("$x", ""), "a template placeholder was left in the learner README"
+    assert "$" not in readme.replace("$x", "").replace("$env:", ""), "a template placeholder was left in the README"
 
 
 def test_the_setup_cells_requirement_installs_from_the_editions_tag(edition):

@@ -4,7 +4,8 @@
 
 The student edition holds the released notebooks (notebooks/, made by `make release`), the `bn_course`
 helpers, a learner README (tools/student_readme.md, with the README's notebook table and results table),
-the licence, the citation file and the environment files. Its README's results table is the one the published
+the licence, the citation file, the environment files, the student JupyterLab configuration (jupyter/student)
+and Binder's start script (tools/binder_start, as `start`: repo2docker runs it before JupyterLab). Its README's results table is the one the published
 notebooks print (the source README shows the same, `make readme`). Never solutions/, hidden tests, grading/ or
 tests/: only those paths are copied, and the history is the student edition's own (DEST is a new repository,
 or an earlier student edition to which one commit is added), so no commit of it ever held an answer.
@@ -30,6 +31,8 @@ from stamp import ROOT, SETUP_GRADE_ID, read_edition, stamp
 
 TEMPLATE = Path(__file__).resolve().parent / "student_readme.md"
 COPIED = ("LICENSE", "CITATION.cff", "requirements.txt", "constraints.txt")
+STUDENT_JUPYTER = "jupyter/student"
+BINDER_START = Path(__file__).resolve().parent / "binder_start"
 IGNORED = shutil.ignore_patterns("*.egg-info", "__pycache__", ".ipynb_checkpoints", "build")
 GITIGNORE = ".venv/\n__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n"
 
@@ -74,6 +77,7 @@ def learner_readme(course, edition, assignments):
     readme = (course / "README.md").read_text(encoding="utf-8")
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         tag=edition.tag, repository=edition.repository, name=edition.repository.rsplit("/", 1)[1],
+        binder=edition.binder,
         notebooks=table_section(readme, assignments), results=results_section(course, assignments))
 
 
@@ -103,6 +107,8 @@ def write_edition(course, destination, edition, assignments):
     for assignment in assignments:
         shutil.copytree(course / "notebooks" / assignment, destination / "notebooks" / assignment, ignore=IGNORED)
     shutil.copytree(course / "helpers", destination / "helpers", ignore=IGNORED)
+    shutil.copytree(course / STUDENT_JUPYTER, destination / STUDENT_JUPYTER)
+    shutil.copy2(BINDER_START, destination / "start")  # copy2 keeps it executable, as repo2docker needs
     for name in COPIED:
         shutil.copy2(course / name, destination / name)
     (destination / "environment.yml").write_text(student_environment(course), encoding="utf-8")

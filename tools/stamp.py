@@ -7,7 +7,7 @@ from the templates below, in every source notebook solutions/NN-name/NN-name.ipy
 - the Colab badge, the first line of the first (markdown) cell, inserted when missing;
 - the setup cell (grade id `setup`): in Colab it installs the helpers pinned to the release tag and stops in
   that cell, saying what to do, when the install fails; everywhere it turns TF32 off (bn_course.runtime);
-and, in README.md, every Colab badge link. Stamping twice changes nothing. `--check` writes nothing and exits
+and, in README.md, every Colab and Binder badge link. Stamping twice changes nothing. `--check` writes nothing and exits
 with status 1, naming the files that are not stamped with the current address and tag. `make release` stamps
 before nbgrader regenerates notebooks/ from the sources.
 """
@@ -27,6 +27,9 @@ SETUP_GRADE_ID = "setup"
 COLAB_GITHUB = "https://colab.research.google.com/github"
 # Any Colab link to a notebook on GitHub: owner, name and ref are what stamping replaces.
 COLAB_LINK = re.compile(re.escape(COLAB_GITHUB) + r"/[^/\s\"')]+/[^/\s\"')]+/blob/[^/\s\"')]+/")
+# Any Binder link to a GitHub repository (mybinder.org's form /v2/gh/OWNER/NAME/REF): the same three parts.
+BINDER_GITHUB = "https://mybinder.org/v2/gh"
+BINDER_LINK = re.compile(re.escape(BINDER_GITHUB) + r"/[^/\s\"')]+/[^/\s\"')]+/[^/?\s\"')]+")
 GITHUB_REPOSITORY = re.compile(r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 
@@ -71,6 +74,13 @@ class Edition:
         """The Colab address of the release's files, ending with '/': append a path such as notebooks/..."""
         owner_and_name = self.repository.removeprefix("https://github.com/")
         return f"{COLAB_GITHUB}/{owner_and_name}/blob/{self.tag}/"
+
+    @property
+    def binder(self):
+        """The Binder address of the release (mybinder.org builds it with repo2docker from environment.yml);
+        append ?urlpath=lab/tree/notebooks to open JupyterLab on the notebooks."""
+        owner_and_name = self.repository.removeprefix("https://github.com/")
+        return f"{BINDER_GITHUB}/{owner_and_name}/{self.tag}"
 
     def badge(self, assignment):
         return BADGE.substitute(colab=self.colab, assignment=assignment)
@@ -117,8 +127,8 @@ def stamp_notebook(notebook, assignment, edition):
 
 
 def stamped_readme(text, edition):
-    """README text with every Colab badge link pointing at `edition`."""
-    return COLAB_LINK.sub(edition.colab, text)
+    """README text with every Colab and Binder badge link pointing at `edition`."""
+    return BINDER_LINK.sub(edition.binder, COLAB_LINK.sub(edition.colab, text))
 
 
 def stamp(course=ROOT, *, check=False):
