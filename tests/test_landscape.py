@@ -5,9 +5,18 @@ import tensorflow as tf
 
 import keras
 
+from scipy import stats
+
 from bn_course.data import Dataset
-from bn_course.fast import epoch_order
-from bn_course.landscape import _EPOCH_STRIDE, GradientProbe, train_and_measure
+from bn_course.fast import epoch_order, train_fast
+from bn_course.landscape import (
+    _EPOCH_STRIDE,
+    GradientProbe,
+    NoisyBatchNormalization,
+    santurkar_noise,
+    train_and_measure,
+    training_statistics,
+)
 from bn_course.training import set_seed
 
 
@@ -170,3 +179,112 @@ def test_bad_arguments_say_what_was_expected():
         train_and_measure([small_network()], small_data(), epochs=1, seeds=[0, 1], measure=lambda *a: {})
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         train_and_measure([small_network()], small_data(), epochs=0, seeds=[0], measure=lambda *a: {})
+
+
+# -- Santurkar et al.'s "noisy" BatchNorm ---------------------------------------------------------------------------
+
+def noisy_network(normalization="noisy", *, seed=0, learning_rate=0.1):
+    """Input(6) -> Dense(5) -> [BN | noisy BN] -> ReLU -> Dense(3, softmax), plain SGD."""
+    set_seed(seed)
+    middle = {"noisy": NoisyBatchNormalization, "bn": keras.layers.BatchNormalization}[normalization]
+    model = keras.Sequential([keras.Input(shape=(6,)), keras.layers.Dense(5), middle(), keras.layers.Activation("relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+def test_the_noise_is_on_in_training_only():
+    noisy, plain = NoisyBatchNormalization(seed=1), keras.layers.BatchNormalization()
+    x = np.random.default_rng(0).normal(2.0, 3.0, size=(256, 8)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(noisy(x, training=False)), np.asarray(plain(x, training=False)), rtol=1e-6)
+    trained, normalised = np.asarray(noisy(x, training=True)), np.asarray(plain(x, training=True))
+    np.testing.assert_allclose(normalised.mean(axis=0), 0, atol=1e-5)  # BN alone: every unit centred
+    assert np.abs(trained.mean(axis=0)).max() > 0.05, "training-mode outputs carry no shifted noise"
+    np.testing.assert_allclose(np.asarray(noisy.moving_mean), np.asarray(plain.moving_mean), rtol=1e-6)
+
+
+def test_the_noise_repeats_with_its_seed_and_changes_at_every_step():
+    x = np.random.default_rng(1).normal(size=(64, 8)).astype(np.float32)
+    first, twin, other = NoisyBatchNormalization(seed=7), NoisyBatchNormalization(seed=7), NoisyBatchNormalization(seed=8)
+    step_1, step_1_twin, step_1_other = (np.asarray(layer(x, training=True)) for layer in (first, twin, other))
+    np.testing.assert_array_equal(step_1, step_1_twin)
+    assert not np.allclose(step_1, step_1_other), "another seed drew the same noise"
+    assert not np.allclose(np.asarray(first(x, training=True)), step_1), "the second step repeated the first step's noise"
+
+
+def test_the_noise_has_the_distribution_of_algorithm_1():
+    """Each call: shift mu_j ~ U(-0.5, 0.5) and scale sigma_j ~ U(1, 1.25) per unit; per sample m ~ U(mu_j -+ 0.1),
+    s ~ N(sigma_j, 0.1^2). Feeding zeros shows m, and ones minus zeros (same seed) shows s."""
+    units, samples, steps = 16, 2000, 150
+    zeros, ones = tf.zeros((samples, units)), tf.ones((samples, units))
+    shifts, scales, m_spread, s_spread = [], [], [], []
+    for step in range(steps):
+        seed = tf.constant([12345, step], tf.int64)
+        m = np.asarray(santurkar_noise(zeros, seed), float)
+        s = np.asarray(santurkar_noise(ones, seed), float) - m
+        shifts.append(m.mean(axis=0))
+        scales.append(s.mean(axis=0))
+        m_spread.append(m - m.mean(axis=0))
+        s_spread.append(s.std(axis=0))
+        assert np.all(np.abs(m - m.mean(axis=0)) <= 0.1 + 0.01), "m strays further than mean_spread from its unit's mean"
+    shifts, scales = np.concatenate(shifts), np.concatenate(scales)
+    assert shifts.min() >= -0.51 and shifts.max() <= 0.51
+    assert stats.kstest(shifts, stats.uniform(-0.5, 1.0).cdf).pvalue > 1e-3, "the shifts are not uniform on (-0.5, 0.5)"
+    assert shifts.var() == pytest.approx(1 / 12, rel=0.1)  # mean_range^2 / 3
+    assert scales.min() >= 0.99 and scales.max() <= 1.26
+    assert stats.kstest(scales, stats.uniform(1.0, 0.25).cdf).pvalue > 1e-3, "the scales are not uniform on (1, 1.25)"
+    assert np.concatenate(m_spread).std() == pytest.approx(0.1 / np.sqrt(3), rel=0.05)  # U(-0.1, 0.1)
+    assert np.mean(s_spread) == pytest.approx(0.1, rel=0.05)
+    assert np.corrcoef(shifts.reshape(steps, units)[:-1].ravel(), shifts.reshape(steps, units)[1:].ravel())[0, 1] < 0.1
+
+
+def test_a_noisy_network_starts_from_the_kernels_of_its_bn_twin():
+    noisy, bn = noisy_network("noisy", seed=4), noisy_network("bn", seed=4)
+    for a, b in zip(noisy.get_weights(), bn.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other_seed = noisy_network("noisy", seed=5).layers[1].seed_generator.state
+    assert not np.array_equal(np.asarray(other_seed), np.asarray(noisy.layers[1].seed_generator.state))
+
+
+def test_the_trainer_trains_a_noisy_network_as_keras_does():
+    """One epoch of train_fast equals Keras's own train_on_batch over the same batches, noise draws included."""
+    data = small_data(n_train=40)
+    trained, replayed, without_noise = noisy_network(seed=2), noisy_network(seed=2), noisy_network("bn", seed=2)
+    for target, source in zip(replayed.variables, trained.variables, strict=True):
+        target.assign(source)  # seed-generator states included (set_weights would skip them)
+    train_fast(trained, data, epochs=1, batch_size=8, random_state=3)
+    order = epoch_order(40, random_state=3, epoch=0)
+    for start in range(0, 40, 8):
+        batch = order[start:start + 8]
+        replayed.train_on_batch(data.X_train[batch], data.y_train[batch])
+    for a, b in zip(trained.variables, replayed.variables, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
+    train_fast(without_noise, data, epochs=1, batch_size=8, random_state=3)
+    assert not np.allclose(trained.layers[0].kernel, without_noise.layers[0].kernel, atol=1e-4), "no noise in training"
+
+
+def test_training_statistics_sees_the_noise_and_changes_nothing():
+    model = noisy_network(seed=1)
+    x = small_data(n_train=200).X_train
+    before = [np.asarray(variable).copy() for variable in model.variables]
+    mean, variance = training_statistics(model, x, 1)
+    again = training_statistics(model, x, model.layers[1].name)
+    np.testing.assert_array_equal(mean, again[0])  # the seed state was not advanced
+    for variable, value in zip(model.variables, before):
+        np.testing.assert_array_equal(np.asarray(variable), value)
+    assert mean.shape == variance.shape == (5,)
+    assert np.abs(mean).max() > 0.02, "no shift: the noise was not drawn"
+    bn_mean, bn_variance = training_statistics(noisy_network("bn", seed=1), x, 1)
+    np.testing.assert_allclose(bn_mean, 0, atol=1e-5)
+    with pytest.raises(ValueError, match="no layer named 'nowhere'"):
+        training_statistics(model, x, "nowhere")
+
+
+def test_bad_noise_settings_say_what_was_expected():
+    with pytest.raises(ValueError, match="mean_range must be a finite number >= 0"):
+        NoisyBatchNormalization(mean_range=-0.5)
+    with pytest.raises(ValueError, match="scale_range must be >= 1"):
+        NoisyBatchNormalization(scale_range=0.5)
+    with pytest.raises(ValueError, match="use axis=-1"):
+        NoisyBatchNormalization(axis=1)

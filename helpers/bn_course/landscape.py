@@ -18,7 +18,14 @@ the notebook. Everything works in *flat parameter space*: the trainable weights 
 - `train_and_measure(models, data, ...)`: trains S models side by side with the course's trainer
   (`bn_course.fast.train_stacked`), one epoch at a time, and calls a measurement function on every model at
   every epoch boundary, on the mini-batch the next training step uses.
+
+Their first experiment (section 2.1, Figure 2; Algorithm 1 of their appendix A.2.1) *creates* internal covariate
+shift: noise with a non-zero mean and a non-unit variance, whose distribution changes at every step, is added
+after each BN layer. `NoisyBatchNormalization` is that "noisy" BN layer, `santurkar_noise` its noise, and
+`training_statistics` measures what it does to the distribution of a layer's outputs.
 """
+import math
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +33,7 @@ import tensorflow as tf
 
 import keras
 
+from bn_course.arguments import is_real
 from bn_course.fast import architecture_key, epoch_order, sgd_update, train_stacked
 from bn_course.training import BATCH_SIZE
 
@@ -152,7 +160,8 @@ class MeasuredTraining:
     """What `train_and_measure` returns, for S runs trained E epochs.
 
     - measurements: dict name -> float array (S, E + 1): what the measurement function returned for run s at
-      the start of epoch e (column 0: before any training; column E: after the last epoch).
+      the start of epoch e (column 0: before any training; column E: after the last epoch); (S, E + 1, ...) for a
+      measurement that is an array.
     - steps: int array (E + 1,), the number of SGD steps taken before each measurement (epoch x steps per epoch).
     - history: dict metric -> float array (S, E): the trainer's 'loss', 'accuracy', 'val_loss', 'val_accuracy'.
     """
@@ -169,8 +178,8 @@ def train_and_measure(models, data, *, epochs, seeds, measure, batch_size=BATCH_
       seed, built after `set_seed(seed)`.
     - data: a `bn_course.data.Dataset`; epochs: E, a positive integer; seeds: S integers, one per model, that set
       each run's data order (a new permutation every epoch).
-    - measure: a function measure(model, x, y) -> dict name -> number, called on each model at the start of
-      every epoch and after the last one, with (x, y) the mini-batch of `batch_size` training samples that the
+    - measure: a function measure(model, x, y) -> dict name -> number (or -> NumPy array, of one shape per
+      name), called on each model at the start of every epoch and after the last one, with (x, y) the mini-batch of `batch_size` training samples that the
       run's next SGD step uses (after the last epoch: the first batch the next epoch would use). It may read the
       model's weights but must not change them.
 
@@ -199,3 +208,155 @@ def train_and_measure(models, data, *, epochs, seeds, measure, batch_size=BATCH_
     steps = np.arange(epochs + 1) * -(-n_train // batch_size)
     curves = {key: np.concatenate([epoch_history[key] for epoch_history in history], axis=1) for key in history[0]}
     return MeasuredTraining(measurements, steps, curves)
+
+
+# -- Santurkar et al.'s "noisy" BatchNorm (section 2.1, appendix A.2.1) ---------------------------------------------
+
+NOISE_SETTINGS = {"mean_range": 0.5, "scale_range": 1.25, "mean_spread": 0.1, "scale_spread": 0.1}
+_HASH_MULTIPLIERS = (0x7FEB352D, 0x846CA68B)  # "lowbias32", C. Wellons (2018), a 32-bit integer hash of low bias
+
+
+def santurkar_noise(activations, seed, *, mean_range=0.5, scale_range=1.25, mean_spread=0.1, scale_spread=0.1):
+    """One draw of Santurkar et al.'s time-varying noise, applied to a batch of activations: s * a + m.
+
+    Algorithm 1 of Santurkar et al. (2018, appendix A.2.1), for activation a_ij of unit j (last axis) and sample i
+    (every other axis: for a convolution, the positions count as samples, as in BN):
+    - for each unit j, once per call: a mean mu_j ~ U(-mean_range, mean_range) and a scale sigma_j ~ U(1, scale_range)
+      (the parameters of this step's distribution D_j^t, themselves random);
+    - for each sample i and unit j: m_ij ~ U(mu_j - mean_spread, mu_j + mean_spread) and s_ij ~ N(sigma_j, scale_spread^2)
+      (we read the paper's N(sigma, r_sigma) as a standard deviation r_sigma);
+    - output s_ij a_ij + m_ij.
+    So within one call unit j is shifted by mu_j on average and scaled by sigma_j: over calls, the shift has mean 0
+    and variance mean_range^2 / 3, the scale mean (1 + scale_range) / 2. The defaults are the paper's constants
+    (n_mu = 0.5, n_sigma = 1.25, r_mu = r_sigma = 0.1).
+
+    - activations: float tensor (..., F), F known.
+    - seed: int tensor (2,), e.g. `keras.random.SeedGenerator.next()`; every value of the seed gives another draw,
+      the same seed the same draw.
+    Returns a float32 tensor of the shape of `activations`.
+
+    The random numbers come from a counter-based generator (a 32-bit hash of the seed and of each number's position,
+    16 bits for each of the two uniforms m and s need), built from `keras.ops` only. Why not `keras.random`: the
+    course's trainer runs the seeds of a study through `tf.vectorized_map`, which has no vectorised form for
+    TensorFlow's stateless random ops and loops over the runs one by one instead, several times slower; integer
+    arithmetic vectorises. With 16-bit uniforms the normal s is cut at 4.3 standard deviations.
+    """
+    ops = keras.ops
+    units = activations.shape[-1]
+    flat = ops.reshape(activations, (-1, units))
+    rows = ops.shape(flat)[0]
+    first, second = _uniform_pairs(seed, rows + 1, units)  # row 0: the unit's parameters; rows 1..: the samples'
+    shift = (2 * first[0] - 1) * mean_range
+    scale = 1 + second[0] * (scale_range - 1)
+    m = shift + (2 * first[1:] - 1) * mean_spread
+    s = scale + scale_spread * math.sqrt(2.0) * ops.erfinv(2 * second[1:] - 1)
+    return ops.reshape(s * ops.cast(flat, "float32") + m, ops.shape(activations))
+
+
+def _uniform_pairs(seed, rows, columns):
+    """Two float32 arrays (rows, columns) of uniforms in (0, 1), 16 bits each, from one 32-bit hash per position."""
+    ops = keras.ops
+
+    def u32(value):
+        return ops.cast(value, "uint32")
+
+    def mix(x):  # lowbias32: xor-shift, multiply, xor-shift, multiply, xor-shift (bijective on 32-bit integers)
+        for multiplier, shift in zip(_HASH_MULTIPLIERS, (16, 15)):
+            x = ops.multiply(ops.bitwise_xor(x, ops.right_shift(x, u32(shift))), u32(multiplier))
+        return ops.bitwise_xor(x, ops.right_shift(x, u32(16)))
+
+    seed = u32(seed)
+    key = mix(ops.bitwise_xor(mix(seed[0]), seed[1]))
+    bits = mix(ops.bitwise_xor(u32(ops.arange(rows * columns)), key))
+
+    def unit(half):  # the 16-bit integer k as (k + 1/2) / 2^16: strictly inside (0, 1), so erfinv stays finite
+        return ops.reshape((ops.cast(half, "float32") + 0.5) / 65536.0, (rows, columns))
+
+    return unit(ops.right_shift(bits, u32(16))), unit(ops.bitwise_and(bits, u32(0xFFFF)))
+
+
+def check_noise_settings(mean_range, scale_range, mean_spread, scale_spread):
+    """Raise ValueError unless the noise's constants are finite, the ranges and spreads >= 0, scale_range >= 1."""
+    settings = {"mean_range": mean_range, "scale_range": scale_range, "mean_spread": mean_spread,
+                "scale_spread": scale_spread}
+    for name, value in settings.items():
+        if not is_real(value) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
+    if scale_range < 1:
+        raise ValueError(f"scale_range must be >= 1: each step's scale is drawn from U(1, scale_range); got {scale_range!r}.")
+
+
+@keras.saving.register_keras_serializable(package="bn_course")
+class NoisyBatchNormalization(keras.layers.BatchNormalization):
+    """BatchNormalization followed, in training only, by Santurkar et al.'s time-varying noise (`santurkar_noise`).
+
+    The "noisy" BN layer of Santurkar et al. (2018), section 2.1 and Figure 2: every training call (one per SGD
+    step) normalises as `keras.layers.BatchNormalization` does (statistics of the batch, moving statistics
+    updated from it), then perturbs each output with a new draw of the noise, so that every unit's output
+    distribution changes from step to step. In inference (`training=False`, `predict`, `evaluate`) the layer is
+    exactly BatchNormalization: no noise.
+
+    - mean_range, scale_range, mean_spread, scale_spread: the noise's constants (n_mu, n_sigma, r_mu, r_sigma of the
+      paper; defaults theirs); ValueError unless finite, >= 0, and scale_range >= 1.
+    - seed: int or None. The layer's `keras.random.SeedGenerator` gives every call a new seed for the noise; its
+      state is a non-trainable variable (saved with the model, and returned updated by `stateless_call`, so the
+      course's trainer draws the noise exactly as Keras does). With seed None the starting state is drawn from
+      NumPy's global generator, which `bn_course.training.set_seed` seeds: building this layer then leaves the
+      stream Keras draws initial weights from untouched, so a network with it starts from the same kernels as the
+      same network with BatchNormalization, seed for seed.
+    - every other argument as `keras.layers.BatchNormalization`'s; the units must be on the last axis (axis=-1).
+    Input and output: float tensors (..., F).
+    """
+
+    def __init__(self, *, mean_range=0.5, scale_range=1.25, mean_spread=0.1, scale_spread=0.1, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        check_noise_settings(mean_range, scale_range, mean_spread, scale_spread)
+        if self.axis not in (-1, [-1]):
+            raise ValueError(f"NoisyBatchNormalization draws its noise per unit of the last axis: use axis=-1; got axis={self.axis!r}.")
+        if seed is not None and not isinstance(seed, int):
+            raise ValueError(f"seed must be an int or None; got {seed!r}.")
+        self.noise_settings = {"mean_range": float(mean_range), "scale_range": float(scale_range),
+                               "mean_spread": float(mean_spread), "scale_spread": float(scale_spread)}
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(int(np.random.randint(1, 10**9)) if seed is None else seed)
+
+    def call(self, inputs, training=None, mask=None):
+        outputs = super().call(inputs, training=training, mask=mask)
+        if not training:
+            return outputs
+        return santurkar_noise(outputs, self.seed_generator.next(), **self.noise_settings)
+
+    def get_config(self):
+        return {**super().get_config(), **self.noise_settings, "seed": self.seed}
+
+
+def training_statistics(model, x, layer):
+    """Mean and variance over the batch of each output unit of `layer`, in a training-mode pass of `model` on `x`.
+
+    - model: a built Keras model; layer: one of its layers, given by name or position in `model.layers`.
+    - x: a batch of inputs (B, ...), as the model takes them.
+    Returns (mean, variance): float arrays (F,), the layer's outputs (B, F) averaged over the batch (variance with
+    divisor B). The pass is `model.stateless_call(..., training=True)`: BN normalises with this batch's statistics
+    and a `NoisyBatchNormalization` draws noise from its current seed state, as the next training step would; the
+    model's variables (moving statistics, seed states) are not changed. Raises ValueError for an unknown layer.
+    """
+    names = [each.name for each in model.layers]
+    if isinstance(layer, str):
+        if layer not in names:
+            raise ValueError(f"no layer named {layer!r}; the model's layers are {names}.")
+        layer = names.index(layer)
+    if not isinstance(layer, (int, np.integer)) or not -len(names) <= layer < len(names):
+        raise ValueError(f"layer must be a name or a position between {-len(names)} and {len(names) - 1}; got {layer!r}.")
+    position = int(layer) % len(names)
+    probes = _LAYER_OUTPUTS.setdefault(model, {})
+    if position not in probes:  # building the functional model costs more than a pass: once per model and layer
+        probes[position] = keras.Model(model.inputs, model.layers[position].output)
+    probe = probes[position]
+    outputs, _ = probe.stateless_call([v.value for v in probe.trainable_variables],
+                                      [v.value for v in probe.non_trainable_variables],
+                                      tf.constant(np.asarray(x, np.float32)), training=True)
+    outputs = np.asarray(outputs, float).reshape(-1, outputs.shape[-1])
+    return outputs.mean(axis=0), outputs.var(axis=0)
+
+
+_LAYER_OUTPUTS = weakref.WeakKeyDictionary()  # model -> {position: a functional model from its inputs to that layer}
