@@ -74,10 +74,8 @@ def accuracy_by_mode(model, X, y, *, batch_size, random_state=0):
     labels = np.asarray(y)[batches]
     trainable = [tf.convert_to_tensor(v) for v in model.trainable_variables]
     non_trainable = [tf.convert_to_tensor(v) for v in model.non_trainable_variables]
-    training = _batchwise_pass(model)(trainable, non_trainable, inputs)
-    inference = model(tf.reshape(inputs, [-1, *inputs.shape[2:]]), training=False)
-    return tuple(float(np.mean(np.argmax(np.reshape(p, (*labels.shape, -1)), axis=-1) == labels))
-                 for p in (training, inference))
+    outputs = _batchwise_pass(model)(trainable, non_trainable, inputs)
+    return tuple(float(np.mean(np.argmax(np.asarray(p), axis=-1) == labels)) for p in outputs)
 
 
 def population_statistics_accuracy(model, X_statistics, X, y):
@@ -93,17 +91,21 @@ _BATCHWISE_PASSES = {}
 
 
 def _batchwise_pass(model):
-    """A traced function (trainable, non_trainable, batches (K, B, ...)) -> outputs (K, B, classes): each of the
-    K batches passed alone in training mode. One trace per architecture, whatever the weights."""
-    key = (tuple((type(layer).__name__, repr(sorted(layer.get_config().items()))) for layer in model.layers),
-           tuple(model.inputs[0].shape))
+    """A traced function (trainable, non_trainable, batches (K, B, ...)) -> (training, inference) outputs, each
+    (K, B, classes): each of the K batches passed alone in training mode, and every sample in inference mode.
+    One trace per architecture (layer types and settings, not their names) and batch shape, whatever the weights."""
+    key = (tuple((type(layer).__name__, repr(sorted((k, v) for k, v in layer.get_config().items() if k != "name")))
+                 for layer in model.layers), tuple(model.inputs[0].shape))
     if key not in _BATCHWISE_PASSES:
         @tf.function(reduce_retracing=True)
         def batchwise(trainable, non_trainable, batches):
             def one_batch(batch):
                 outputs, _ = model.stateless_call(trainable, non_trainable, batch, training=True)
                 return outputs
-            return tf.vectorized_map(one_batch, batches)
+            shape = tf.shape(batches)
+            samples = tf.reshape(batches, tf.concat([[-1], shape[2:]], axis=0))
+            inference, _ = model.stateless_call(trainable, non_trainable, samples, training=False)
+            return tf.vectorized_map(one_batch, batches), tf.reshape(inference, tf.concat([shape[:2], [-1]], axis=0))
 
         _BATCHWISE_PASSES[key] = batchwise
     return _BATCHWISE_PASSES[key]
