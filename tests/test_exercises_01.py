@@ -55,6 +55,10 @@ WRONG = {
     ("batchnorm_backward", "no_variance_path"): [
         ("dcentred = dcentred + 2 * centred * dvar / n", "dcentred = dcentred")],
     ("batchnorm_backward", "no_mean_path"): [("dx = dcentred + dmean / n", "dx = dcentred")],
+    ("batchnorm_backward", "variance_path_over_n_minus_1"): [
+        ("dcentred = dcentred + 2 * centred * dvar / n", "dcentred = dcentred + 2 * centred * dvar / (n - 1)")],
+    ("batchnorm_backward", "mean_summed_over_units"): [
+        ("dmean = -dcentred.sum(axis=0)", "dmean = -dcentred.sum(axis=1, keepdims=True)")],
     ("batchnorm_backward", "dgamma_not_summed"): [("dgamma = (dout * x_hat).sum(axis=0)", "dgamma = dout * x_hat")],
     ("batchnorm_backward", "dout_in_place"): [("dx_hat = dout * gamma", "dout *= gamma\n    dx_hat = dout")],
     ("batchnorm_backward", "batch_of_four"): [("n = dout.shape[0]", "n = 4")],
@@ -63,6 +67,8 @@ WRONG = {
          "dx = dx_hat * inv_std")],
     ("batchnorm_backward_alt", "no_variance_term"): [(" - x_hat * (dx_hat * x_hat).sum(axis=0)", "")],
     ("batchnorm_backward_alt", "no_mean_term"): [(" - dx_hat.sum(axis=0)", "")],
+    ("batchnorm_backward_alt", "variance_term_over_n_minus_1"): [
+        (" - x_hat * (dx_hat * x_hat).sum(axis=0))", " - x_hat * (dx_hat * x_hat).sum(axis=0) * n / (n - 1))")],
     ("batchnorm_backward_alt", "sums_over_examples"): [("dbeta = dout.sum(axis=0)", "dbeta = dout.sum(axis=1)")],
     ("batchnorm_backward_alt", "batch_of_six"): [("n = dout.shape[0]", "n = 6")],
 }
@@ -116,6 +122,41 @@ def test_a_wrong_answer_loses_the_points_of_the_hidden_test_that_names_it(cells,
     assert hidden in failed, f"{name} passes {hidden}, whose comment says it catches it"
     assert (public in failed) is ((answer, name) not in HIDDEN_ONLY), (
         f"{name}: the public test {'misses a rule' if public not in failed else 'was expected to pass'}")
+
+
+BACKWARD_TESTS = [f"test_{answer}_{kind}" for answer in ("batchnorm_backward", "batchnorm_backward_alt")
+                  for kind in ("public", "hidden")]
+# Forward mistakes that still cost the backward points: their cache holds statistics that are not the batch's
+# (x_hat, inv_std), so no backward pass built from it is the gradient of either the learner's forward or of
+# batch normalization. The backward tests cannot avoid it: the cache's contents are the learner's choice.
+FORWARD_MISTAKES_IN_THE_CACHE = {"unbiased_variance", "batch_of_four"}
+
+
+@pytest.mark.parametrize("name", sorted(name for answer, name in WRONG if answer == "batchnorm_forward_train"))
+def test_a_forward_mistake_costs_the_backward_points_only_when_it_is_in_the_cache(cells, name):
+    """The backward tests grade against the numerical gradient of the learner's own forward pass, with
+    epsilon=0, or of batch normalization itself: one mistake in exercise 1 costs exercise 1's points."""
+    failed = failed_tests({"batchnorm_forward_train": wrong_source(cells, "batchnorm_forward_train", name)},
+                          BACKWARD_TESTS)
+    if name in FORWARD_MISTAKES_IN_THE_CACHE:
+        assert failed, f"{name} no longer costs backward points: remove it from FORWARD_MISTAKES_IN_THE_CACHE"
+    else:
+        assert failed == set(), f"{name}, a mistake of exercise 1, also fails {sorted(failed)}"
+
+
+def test_epsilon_outside_the_root_costs_the_forward_points_and_no_others(cells):
+    graded = [grade_id for grade_id in cells if grade_id.startswith("test_")]
+    wrong = wrong_source(cells, "batchnorm_forward_train", "epsilon_outside_sqrt")
+    assert failed_tests({"batchnorm_forward_train": wrong}, graded) == {
+        "test_batchnorm_forward_train_public", "test_batchnorm_forward_train_hidden"}
+
+
+def test_a_backward_pass_right_for_batch_normalization_passes_beside_a_forward_without_gamma_and_beta(cells):
+    """Its own forward (out = x_hat) has no gradient for gamma; batch normalization's is the one the backward
+    computes, and the tests accept either."""
+    wrong = wrong_source(cells, "batchnorm_forward_train", "no_gamma_beta")
+    assert failed_tests({"batchnorm_forward_train": wrong}, ["test_batchnorm_forward_train_public"]) != set()
+    assert failed_tests({"batchnorm_forward_train": wrong}, BACKWARD_TESTS) == set()
 
 
 def test_the_wrong_answer_that_make_test_grades_fails_exactly_its_cells(cells):
