@@ -37,9 +37,9 @@ def callback(body, method="on_epoch_end(self, epoch, logs=None)"):
             f"    def {method}:\n" + "".join(f"        {line}\n" for line in body))
 
 
-def inference_accuracy(training="False", reshape=".reshape(-1)", wrap="float"):
+def inference_accuracy(training="False", reshape=".reshape(-1)", wrap="float", rule="> 0.5"):
     return [f"probabilities = np.asarray(self.model(self.X_train, training={training})){reshape}",
-            f"self.accuracies.append({wrap}(np.mean((probabilities > 0.5) == (np.asarray(self.y_train) > 0.5))))"]
+            f"self.accuracies.append({wrap}(np.mean((probabilities {rule}) == (np.asarray(self.y_train) > 0.5))))"]
 
 
 BOTH_MODEL, BOTH_CALLBACK = set(MODEL_TESTS), set(CALLBACK_TESTS)
@@ -52,7 +52,7 @@ WRONG = {
     "glorot_uniform": (MODEL, bn_after("keras.layers.Dense(50, activation='relu')", "keras.layers.BatchNormalization()"),
                        BOTH_MODEL),
     "no BN": (MODEL, bn_after(HIDDEN), BOTH_MODEL),
-    "frozen BN": (MODEL, frozen_bn(), {MODEL_TESTS[1]}),
+    "frozen BN": (MODEL, frozen_bn(), BOTH_MODEL),
     "shape (n, 1) broadcast": (CALLBACK, callback(inference_accuracy(reshape="")), BOTH_CALLBACK),
     "fit's logs['accuracy']": (CALLBACK, callback(["self.accuracies.append(float(logs['accuracy']))"]), BOTH_CALLBACK),
     "logs['val_accuracy']": (CALLBACK, callback(["self.accuracies.append(float(logs['val_accuracy']))"]),
@@ -62,6 +62,7 @@ WRONG = {
                   BOTH_CALLBACK),
     "a tensor, not a float": (CALLBACK, callback(inference_accuracy(wrap="keras.ops.convert_to_tensor")),
                               BOTH_CALLBACK),
+    ">= 0.5": (CALLBACK, callback(inference_accuracy(rule=">= 0.5")), {CALLBACK_TESTS[0]}),
 }
 
 

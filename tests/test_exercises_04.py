@@ -7,7 +7,7 @@ from exercise_cells import failing_tests
 ASSIGNMENT = "04-bn-before"
 BUILD_TESTS = ("test_build_bn_before_model_public", "test_build_bn_before_model_hidden")
 SWITCHED_TESTS = ("test_switched_fraction_public", "test_switched_fraction_hidden")
-PUBLIC_AND_HIDDEN_BUILD, PUBLIC_BUILD, HIDDEN_BUILD = set(BUILD_TESTS), {BUILD_TESTS[0]}, {BUILD_TESTS[1]}
+PUBLIC_AND_HIDDEN_BUILD, PUBLIC_BUILD = set(BUILD_TESTS), {BUILD_TESTS[0]}
 
 
 def model_source(hidden="keras.layers.Dense(50, kernel_initializer='he_uniform')",
@@ -36,7 +36,11 @@ WRONG_MODELS = {
         "    keras.layers.Dense(50, kernel_initializer='he_uniform'), keras.layers.BatchNormalization(),\n"
         "    keras.layers.Activation('relu'), keras.layers.Dense(1, activation='sigmoid')])\n"
         "def build_bn_before_model():\n    return _the_model\n",
-        HIDDEN_BUILD),
+        PUBLIC_AND_HIDDEN_BUILD),
+    "a compiled model": (
+        model_source().replace("    return keras.Sequential", "    model = keras.Sequential")
+        + "    model.compile(optimizer='sgd', loss='binary_crossentropy')\n    return model\n",
+        PUBLIC_AND_HIDDEN_BUILD),
 }
 
 
@@ -53,6 +57,9 @@ WRONG_SWITCHES = {
         "return np.sum((np.asarray(inputs_a) > 0) != (np.asarray(inputs_b) > 0), axis=0).astype(float)"),
     "a comparison of signs": switched_source(
         "return np.mean(np.sign(np.asarray(inputs_a)) != np.sign(np.asarray(inputs_b)), axis=0)"),
+    "a tensor instead of a NumPy array": switched_source(
+        "return keras.ops.mean(keras.ops.cast(keras.ops.not_equal(keras.ops.greater(inputs_a, 0), "
+        "keras.ops.greater(inputs_b, 0)), 'float32'), axis=0)"),
 }
 
 

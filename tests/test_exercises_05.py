@@ -25,7 +25,12 @@ def shared_model_source(name, normalization, first=""):
         f"def {name}():\n    return _the_model\n"
 
 
-PUBLIC_AND_HIDDEN, HIDDEN = "public and hidden", "hidden"
+def compiled_model_source(name, normalization, first=""):
+    return bn_after_source("_build", normalization, first) + f"def {name}():\n    model = _build()\n" \
+        "    model.compile(optimizer='sgd', loss='binary_crossentropy')\n    return model\n"
+
+
+PUBLIC_AND_HIDDEN = "public and hidden"
 STATISTICS = "moving_statistics_after_epoch"
 
 
@@ -54,7 +59,10 @@ WRONG_ANSWERS = {
             PUBLIC_AND_HIDDEN),
         "one model returned by every call": (
             shared_model_source("build_bn_no_affine_model",
-                                "keras.layers.BatchNormalization(center=False, scale=False)"), HIDDEN),
+                                "keras.layers.BatchNormalization(center=False, scale=False)"), PUBLIC_AND_HIDDEN),
+        "a compiled model": (
+            compiled_model_source("build_bn_no_affine_model",
+                                  "keras.layers.BatchNormalization(center=False, scale=False)"), PUBLIC_AND_HIDDEN),
     },
     "build_bn_no_momentum_model": {
         "momentum=1.0 (PyTorch's convention)": (
@@ -65,7 +73,10 @@ WRONG_ANSWERS = {
             PUBLIC_AND_HIDDEN),
         "one model returned by every call": (
             shared_model_source("build_bn_no_momentum_model", "keras.layers.BatchNormalization(momentum=0.0)"),
-            HIDDEN),
+            PUBLIC_AND_HIDDEN),
+        "a compiled model": (
+            compiled_model_source("build_bn_no_momentum_model", "keras.layers.BatchNormalization(momentum=0.0)"),
+            PUBLIC_AND_HIDDEN),
     },
     STATISTICS: {
         "PyTorch's convention (momentum weighs the new value)": (
@@ -83,6 +94,12 @@ WRONG_ANSWERS = {
                               "variance *= momentum; variance += (1 - momentum) * batch.var(axis=0)",
                               start="mean, variance = moving_mean, moving_variance"),
             PUBLIC_AND_HIDDEN),
+        "the points reordered in place into the visiting order": (
+            statistics_source(KERAS_MEAN, KERAS_VARIANCE).replace(
+                "    inputs = np.asarray(layer_inputs, dtype=float)\n",
+                "    layer_inputs[:] = layer_inputs[np.asarray(order)]\n    inputs = np.asarray(layer_inputs, dtype=float)\n"
+                "    order = np.arange(len(order))\n"),
+            PUBLIC_AND_HIDDEN),
     },
     "build_bn_input_model": {
         "input BN alone, without the hidden BN": (
@@ -96,7 +113,10 @@ WRONG_ANSWERS = {
             PUBLIC_AND_HIDDEN),
         "one model returned by every call": (
             shared_model_source("build_bn_input_model", "keras.layers.BatchNormalization()",
-                                first="keras.layers.BatchNormalization(),"), HIDDEN),
+                                first="keras.layers.BatchNormalization(),"), PUBLIC_AND_HIDDEN),
+        "a compiled model": (
+            compiled_model_source("build_bn_input_model", "keras.layers.BatchNormalization()",
+                                  first="keras.layers.BatchNormalization(),"), PUBLIC_AND_HIDDEN),
     },
 }
 CASES = [(exercise, name) for exercise, answers in WRONG_ANSWERS.items() for name in answers]
@@ -112,4 +132,5 @@ def test_a_wrong_answer_loses_points(exercise, name):
     source, expected = WRONG_ANSWERS[exercise][name]
     public, hidden = graded_cells_of(exercise)
     failed = failing_tests(ASSIGNMENT, (public, hidden), {exercise: source})
-    assert failed == ({public, hidden} if expected == PUBLIC_AND_HIDDEN else {hidden})
+    assert expected == PUBLIC_AND_HIDDEN
+    assert failed == {public, hidden}
