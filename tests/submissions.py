@@ -149,6 +149,22 @@ WRONG_ANSWERS = {
         },
         "fails": {"test_spatial_batchnorm_forward_public", "test_spatial_batchnorm_forward_hidden"},
     },
+    "09-after-training": {
+        # BN after the activation folded into the preceding Dense, across the ReLU (the wrong neighbour).
+        "answers": {
+            "fold_bn": (
+                "def fold_bn_before_activation(dense, bn):\n"
+                "    kernel, bias = dense.get_weights()\n"
+                "    gamma, beta, mean, variance = bn.get_weights()\n"
+                "    scale = gamma / np.sqrt(variance + bn.epsilon)\n"
+                "    return kernel * scale, scale * (bias - mean) + beta\n"
+                "\n\n"
+                "def fold_bn_after_activation(dense_before, bn, dense_after):\n"
+                "    return fold_bn_before_activation(dense_before, bn), tuple(dense_after.get_weights())\n"
+            )
+        },
+        "fails": {"test_fold_bn_public", "test_fold_bn_hidden"},
+    },
 }
 
 assert set(WRONG_ANSWERS) <= set(ASSIGNMENTS)
