@@ -148,10 +148,11 @@ publish: release
 	test -n "$(DEST)" || { echo "usage: make publish DEST=folder [PUBLISH='01-theory 02-baseline']"; exit 2; }
 	$(BIN)/python tools/publish.py "$(DEST)" $(if $(PUBLISH),--assignments $(PUBLISH))
 
-# Grade everything under submitted/<student>/<assignment>/ (repair, sandbox, limits; JOBS submissions at once).
+# Grade everything under submitted/<student>/<assignment>/ (repair, sandbox, limits; JOBS submissions at once, on
+# a Dask LocalCluster; SCHEDULER=tcp://host:8786 grades on an existing Dask cluster's workers instead).
 # GRADING_ARGS passes more options, e.g. GRADING_ARGS="--timeout 120 02-baseline" (python -m grading.autograde -h).
 autograde: $(STAMP) sandbox
-	$(BIN)/python -m grading.autograde --jobs $(JOBS) $(GRADING_ARGS)
+	$(BIN)/python -m grading.autograde --jobs $(JOBS) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) $(GRADING_ARGS)
 
 # HTML feedback per student under feedback/, hidden test code removed, grading notes on top.
 feedback: $(STAMP)

@@ -7,7 +7,7 @@ For each submitted/<student>/<assignment>/:
 1. the notebook is read and repaired against the release (grading/repair.py); other files the student sent
    are ignored (an extra `bn_course/checks.py` would otherwise replace the course's checks);
 2. it is graded by `nbgrader autograde` in a fresh temporary course that holds only the configuration, this
-   one submission, a copy of the gradebook and the helpers package the assignment was released with
+   one submission, the assignment's gradebook without any student and the helpers package the assignment was released with
    (grading/release.py): solutions/, source_with_tests/
    and the course's gradebook are not reachable by relative path from the kernel, nor through the path of
    `bn_course`. Each process of it (nbgrader and its kernel) may map at most --memory-gb of data memory, each cell
@@ -21,8 +21,10 @@ For each submitted/<student>/<assignment>/:
 4. the sandbox's gradebook is merged into the course's gradebook.db (automatic scores only: manual grades
    already given are kept), its autograded/ folder replaces the course's, and the sandbox is deleted.
 
-Submissions are independent, so --jobs N grades N of them at once (`make autograde JOBS=N`); nbgrader's SQLite
-gradebook takes one writer, which is why each sandbox has its own and the merge happens in this process.
+Submissions are independent: each is one Dask task (grading/distributed_grading.py), on a LocalCluster of
+--jobs worker processes (`make autograde JOBS=N`) or on the workers of a running cluster (--scheduler,
+`make autograde SCHEDULER=tcp://host:8786`). nbgrader's SQLite gradebook takes one writer, which is why each
+sandbox has its own and the merge (steps 3-4) happens in this process, once per submission.
 """
 import argparse
 import os
@@ -31,9 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -145,9 +145,11 @@ def progress_file(top):
     return scratch(top) / "progress.txt"
 
 
-def isolate_kernel(course, top, student, assignment, process_limit):
-    """Write the sandbox's bwrap kernelspec (grading/sandbox.py); return nbgrader's options to use it."""
-    write_kernelspec(top / "jupyter", hide=[course, top], lib=top / "lib", runtime=top / "runtime",
+def isolate_kernel(course, top, student, assignment, process_limit, hide=()):
+    """Write the sandbox's bwrap kernelspec (grading/sandbox.py); return nbgrader's options to use it.
+
+    `hide`: more folders the kernel must not see (the instructor's course, when grading a copy of it)."""
+    write_kernelspec(top / "jupyter", hide=[course, top, *hide], lib=top / "lib", runtime=top / "runtime",
                      scratch=scratch(top), working_dir=top / "course" / "autograded" / student / assignment,
                      process_limit=process_limit)
     # ipc sockets are files named after `ip`; by default a path relative to each side's working folder
@@ -358,10 +360,13 @@ def skip_cell(cell):
                    + "\n".join(f"# {line}" for line in cell.source.splitlines()))
 
 
-def grade_submission(course, student, assignment, *, timeout, memory_gb, budget, isolate=True):
+def grade_submission(course, student, assignment, *, timeout, memory_gb, budget, isolate=True,
+                     helpers=provide_helpers, hide=()):
     """Repair, grade in a sandbox and report one submission; return (sandbox or None, report).
 
     `isolate=False` runs the plain kernel even where bubblewrap works (the report then carries the warning).
+    `helpers(course, assignment, lib)` puts the assignment's bn_course into lib and says which (a Dask worker
+    receives them from the instructor's machine); `hide`: more folders the kernel must not see.
     """
     notebook, report = read_submission(course, student, assignment)
     report.update(timeout=timeout, memory_gb=memory_gb)
@@ -369,12 +374,12 @@ def grade_submission(course, student, assignment, *, timeout, memory_gb, budget,
         return None, report
     start = time.perf_counter()
     top = build_sandbox(course, student, assignment, notebook)
-    report["helpers"] = provide_helpers(course, assignment, top / "lib")
+    report["helpers"] = helpers(course, assignment, top / "lib")
     process_limit = None
     problem = isolation_problem() if isolate else "turned off with --no-sandbox"
     if problem is None:
         process_limit = create_process_limit(top.name)
-        kernel_options = isolate_kernel(course, top, student, assignment, process_limit)
+        kernel_options = isolate_kernel(course, top, student, assignment, process_limit, hide)
         report["sandbox"] = f"bubblewrap, at most {MAX_PROCESSES} processes" if process_limit else \
             "bubblewrap, WITHOUT a process limit (no writable cgroup pids controller)"
     else:
@@ -447,30 +452,23 @@ def collect(course, student, assignment, top, report):
 
 
 def autograde(course, assignment_ids=None, *, jobs=1, timeout=None, memory_gb=DEFAULT_MEMORY_GB, budget=DEFAULT_BUDGET,
-              isolate=True):
+              isolate=True, scheduler=None, allow_unsandboxed=False):
     """Grade every submission of the given (default: all released) assignments; return the reports.
 
-    `isolate`: run kernels in bubblewrap where it works (grading/sandbox.py); never raises for one submission.
+    Each submission is one Dask task (grading/distributed_grading.py): on a LocalCluster of `jobs` worker
+    processes, or on the workers of the running cluster at `scheduler` (tcp://host:8786, tls://...), which refuse
+    to grade without a working sandbox unless `allow_unsandboxed`. `isolate`: run kernels in bubblewrap where it
+    works (grading/sandbox.py). Never raises for one submission: a failed task is reported for it.
     """
+    from grading.distributed_grading import grade_course  # Dask takes a second to import: only when grading
+
     course = Path(course).resolve()
     timeout = timeout or configured_timeout(course)
     work = [(student, assignment) for assignment in (assignment_ids or assignments(course))
             for student in submissions(course, assignment)]
-
-    merging = threading.Lock()  # nbgrader's SQLite gradebook takes one writer at a time
-
-    def grade(item):
-        try:
-            top, report = grade_submission(course, *item, timeout=timeout, memory_gb=memory_gb, budget=budget,
-                                           isolate=isolate)
-        except Exception as error:  # a fault of the grader itself: this submission scores 0, the batch goes on
-            top, report = None, {"student": item[0], "assignment": item[1], "repairs": [], "missing": False,
-                                 "status": "error", "problems": [grading_failure("error", repr(error), budget)]}
-        with merging:  # merged and removed at once: no later kernel can read this sandbox
-            collect(course, *item, top, report)
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(grade, work))
+    if work:
+        grade_course(course, work, limits=dict(timeout=timeout, memory_gb=memory_gb, budget=budget, isolate=isolate),
+                     scheduler=scheduler, jobs=jobs, require_sandbox=scheduler is not None and not allow_unsandboxed)
     return [read_report(course, student, assignment) for student, assignment in work]
 
 
@@ -478,23 +476,43 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Autograde submitted/ with nbgrader, in sandboxes.")
     parser.add_argument("assignments", nargs="*", help="assignment names (default: every released one)")
     parser.add_argument("--course", default=".", help="the course directory (default: current directory)")
-    parser.add_argument("--jobs", type=int, default=1, help="submissions graded at the same time")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="submissions graded at the same time: the worker processes of a LocalCluster")
+    parser.add_argument("--scheduler", help="grade on the workers of this Dask scheduler instead (tcp://host:8786, "
+                        "tls://host:8786; TLS certificates from Dask's configuration); --jobs is then ignored")
+    parser.add_argument("--allow-unsandboxed", action="store_true",
+                        help="let --scheduler's workers grade where bubblewrap does not work (they refuse otherwise)")
     parser.add_argument("--timeout", type=int, help="seconds per cell (default: Execute.timeout of the config)")
     parser.add_argument("--memory-gb", type=float, default=DEFAULT_MEMORY_GB, help="memory limit per process")
     parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET, help="seconds per whole submission")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run kernels without bubblewrap (every report then carries a warning)")
     args = parser.parse_args(argv)
+    if args.scheduler and args.no_sandbox and not args.allow_unsandboxed:
+        parser.error("--no-sandbox on a cluster's workers also needs --allow-unsandboxed")
+    from grading.distributed_grading import SandboxRefused
+
     start = time.perf_counter()
-    reports = autograde(args.course, args.assignments, jobs=args.jobs, timeout=args.timeout,
-                        memory_gb=args.memory_gb, budget=args.budget, isolate=not args.no_sandbox)
+    try:
+        reports = autograde(args.course, args.assignments, jobs=args.jobs, timeout=args.timeout,
+                            memory_gb=args.memory_gb, budget=args.budget, isolate=not args.no_sandbox,
+                            scheduler=args.scheduler, allow_unsandboxed=args.allow_unsandboxed)
+    except SandboxRefused as refusal:
+        sys.exit(f"Nothing was graded: {refusal}")
     for report in reports:
         if report.get("sandbox", "").startswith("WARNING"):
             print(f"{report['assignment']} {report['student']}: {report['sandbox']}", file=sys.stderr)
         status = "missing" if report["missing"] else report["status"]
         print(f"{report['assignment']:16} {report['student']:24} {status:12} {report.get('seconds', 0):7.1f} s  "
               f"{len(report['repairs'])} repair(s), {len(report['problems'])} problem(s)")
-    print(f"{len(reports)} submission(s) graded in {time.perf_counter() - start:.1f} s with {args.jobs} job(s)")
+    where = f"the workers of {args.scheduler}" if args.scheduler else f"{args.jobs} job(s)"
+    print(f"{len(reports)} submission(s) graded in {time.perf_counter() - start:.1f} s with {where}")
+    failed = [report for report in reports if report.get("status") == "error"]
+    for report in failed:
+        print(f"NOT GRADED {report['assignment']} {report['student']}: {report['problems'][0]}", file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} submission(s) could not be graded and score 0 for now (their files are untouched in "
+              "submitted/): run `make autograde` again for them.", file=sys.stderr)
 
 
 if __name__ == "__main__":

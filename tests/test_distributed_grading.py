@@ -1,0 +1,290 @@
+"""Grading on Dask (grading/distributed_grading.py): every submission merged exactly once, failures reported.
+
+`make test` runs fake grading functions on a LocalCluster of 2 in-process workers, and the real merge on
+gradebooks built with nbgrader's API (seconds). The `full` tests grade real submissions on a LocalCluster of 2
+worker processes: the same scores as JOBS=1, and nothing lost when a worker process dies mid-batch.
+"""
+import functools
+import os
+import shutil
+import sys
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+
+import cloudpickle
+import pytest
+from distributed import Client, LocalCluster
+from distributed.scheduler import KilledWorker
+from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
+
+from grading import distributed_grading
+from grading.course import read_report
+from grading.distributed_grading import (Graded, MergeLedger, Parcel, Release, SandboxRefused, assignment_gradebook,
+                                         failed, grade_batch, grade_course, grade_parcel, merge_graded)
+
+ASSIGNMENT = "02-baseline"
+STUDENTS = ("ann", "bob", "cat")
+# Worker processes unpickle this module's grading functions without importing it (tests/ need not be on their path).
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A LocalCluster of 2 in-process workers of one thread each: Dask's scheduling and retries, started in a second."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0") as cluster, \
+            Client(cluster) as client:
+        yield client
+
+
+def parcel(student, token="batch-1"):
+    return Parcel(student, ASSIGNMENT, token, {f"{ASSIGNMENT}.ipynb": b"{}"}, {}, (), False)
+
+
+RELEASES = {ASSIGNMENT: Release(ASSIGNMENT, {}, {}, "no helpers")}
+
+
+def attempt(folder, student):
+    """Count one run of `student`'s task in `folder` (files, so that runs in any process count); return the count."""
+    runs = sorted(Path(folder).glob(f"{student}-*"))
+    (Path(folder) / f"{student}-{len(runs) + 1}").touch()
+    return len(runs) + 1
+
+
+def grade_fails_once_for_bob(folder, parcel, release):
+    """A fake grading: bob's first run raises (Dask runs the task again), everyone scores their name's length."""
+    if attempt(folder, parcel.student) == 1 and parcel.student == "bob":
+        raise OSError("the worker's disk was full for a moment")
+    return Graded(parcel.student, parcel.assignment, parcel.token, {"score": len(parcel.student), "status": "ok"})
+
+
+def grade_always_fails_for_bob(folder, parcel, release):
+    attempt(folder, parcel.student)
+    if parcel.student == "bob":
+        raise OSError("No space left on device")
+    return Graded(parcel.student, parcel.assignment, parcel.token, {"status": "ok"})
+
+
+def test_each_submission_is_merged_exactly_once_even_when_dask_runs_its_task_again(client, tmp_path):
+    merged = []
+    ledger = grade_batch(client, [parcel("ann"), parcel("bob"), parcel("cat"), parcel("ann")], RELEASES, merged.append,
+                         grade=functools.partial(grade_fails_once_for_bob, tmp_path))
+    assert sorted(result.student for result in merged) == sorted(STUDENTS), "a submission merged twice or never"
+    assert all(result.report["status"] == "ok" for result in merged)
+    assert attempt(tmp_path, "bob") == 3, "bob's task did not fail once and run again"
+    assert ledger.merged == {(student, ASSIGNMENT): "batch-1" for student in STUDENTS}
+    assert ledger.ignored == [("ann", ASSIGNMENT, "batch-1")], "ann's second delivery was not seen and ignored"
+
+
+def test_a_result_delivered_again_is_not_merged_again_but_a_new_batch_is():
+    merged = []
+    ledger = MergeLedger(merged.append)
+    first = Graded("ann", ASSIGNMENT, "batch-1", {"status": "ok"})
+    assert ledger.deliver(first) is True
+    assert ledger.deliver(Graded("ann", ASSIGNMENT, "batch-1", {"status": "ok", "seconds": 99})) is False
+    assert ledger.deliver(Graded("ann", ASSIGNMENT, "batch-2", {"status": "ok"})) is True
+    assert [result.token for result in merged] == ["batch-1", "batch-2"]
+    assert ledger.ignored == [("ann", ASSIGNMENT, "batch-1")]
+
+
+def test_a_failing_task_is_reported_for_its_submission_in_plain_words_and_the_batch_goes_on(client, tmp_path):
+    merged = []
+    grade_batch(client, [parcel(student) for student in STUDENTS], RELEASES, merged.append,
+                grade=functools.partial(grade_always_fails_for_bob, tmp_path))
+    reports = {result.student: result.report for result in merged}
+    assert sorted(reports) == sorted(STUDENTS)
+    assert reports["ann"]["status"] == reports["cat"]["status"] == "ok"
+    assert reports["bob"]["status"] == "error"
+    assert reports["bob"]["problems"] == [
+        "Your notebook could not be graded automatically (the grading machine failed: OSError: No space left on "
+        "device); your instructor will look at it."]
+    assert attempt(tmp_path, "bob") == 1 + distributed_grading.RETRIES + 1, "the failing task was not retried"
+
+
+def test_a_killed_worker_is_reported_in_plain_words():
+    error = KilledWorker("grade 02-baseline bob batch-1", SimpleNamespace(address="tcp://10.0.0.7:40000"), 3)
+    report = failed(parcel("bob"), error).report
+    assert report["problems"] == [
+        "Your notebook could not be graded automatically: the grading machine's process died each of the 4 times "
+        "it was graded (a crash, or the machine ran out of memory); your instructor will look at it."]
+    assert report["status"] == "error" and "tcp://10.0.0.7:40000" in report["log"]
+
+
+# --- the real merge, on gradebooks built with nbgrader's API ----------------------------------------------------
+
+CELLS = {"test_public": 1.0, "test_hidden": 2.0}
+OTHER_ASSIGNMENT = "03-bn-after"
+
+
+@pytest.fixture(scope="module")
+def empty_gradebook(tmp_path_factory):
+    """A gradebook with two assignments of two graded cells each, created once (nbgrader runs alembic for that)."""
+    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    with Gradebook(f"sqlite:///{path}") as book:
+        for assignment in (ASSIGNMENT, OTHER_ASSIGNMENT):
+            book.add_assignment(assignment)
+            book.add_notebook(assignment, assignment)
+            for cell, points in CELLS.items():
+                book.add_grade_cell(cell, assignment, assignment, max_score=points, cell_type="code")
+    return path
+
+
+def gradebook(empty, path, scores=None):
+    """A copy of gradebook `empty` with a submission of ASSIGNMENT for each {student: {cell: score}}."""
+    shutil.copy2(empty, path)
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{path}") as book:
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own autoflush warnings (see grading/merge.py)
+        for student, cells in (scores or {}).items():
+            book.add_student(student, first_name="Private", last_name="Name")
+            book.add_submission(ASSIGNMENT, student)
+            for cell, score in cells.items():
+                book.find_grade(cell, ASSIGNMENT, ASSIGNMENT, student).auto_score = score
+        book.db.commit()
+    return path
+
+
+def course_scores(course, student):
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as book:
+        return {cell: book.find_grade(cell, ASSIGNMENT, ASSIGNMENT, student).score for cell in CELLS}
+
+
+def test_a_graded_submission_is_merged_into_the_course_once_per_task_token(empty_gradebook, tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    gradebook(empty_gradebook, course / "gradebook.db")
+    fragment = gradebook(empty_gradebook, tmp_path / "fragment.db",
+                         scores={"ann": {"test_public": 1.0, "test_hidden": 0.0}})
+    graded_copy = course / "autograded" / "ann" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    ledger = MergeLedger(lambda graded: merge_graded(course, graded))
+
+    def delivered(token):
+        return ledger.deliver(Graded("ann", ASSIGNMENT, token, {"student": "ann", "assignment": ASSIGNMENT,
+                                                                "repairs": [], "problems": [], "missing": False,
+                                                                "status": "ok"},
+                                     fragment.read_bytes(), {f"{ASSIGNMENT}.ipynb": b'{"graded": 1}'}))
+
+    assert delivered("batch-1")
+    assert course_scores(course, "ann") == {"test_public": 1.0, "test_hidden": 0.0}
+    assert graded_copy.read_bytes() == b'{"graded": 1}'
+    assert read_report(course, "ann", ASSIGNMENT)["task"] == "batch-1"
+    graded_copy.unlink()
+    assert not delivered("batch-1"), "the same task's result was merged twice"
+    assert not graded_copy.exists()
+    assert delivered("batch-2") and graded_copy.exists(), "the next batch's result was not merged"
+
+
+def test_workers_get_the_assignments_definition_without_any_student(empty_gradebook, tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    gradebook(empty_gradebook, course / "gradebook.db", scores={"student-4711": {"test_public": 1.0, "test_hidden": 2.0}})
+    assignment_gradebook(course, ASSIGNMENT, tmp_path / "release.db")
+    with Gradebook(f"sqlite:///{tmp_path / 'release.db'}") as book:
+        assert book.students == []
+        assert [assignment.name for assignment in book.assignments] == [ASSIGNMENT]
+        assert sorted(cell.name for cell in book.find_notebook(ASSIGNMENT, ASSIGNMENT).grade_cells) == sorted(CELLS)
+    assert b"student-4711" not in (tmp_path / "release.db").read_bytes(), "a removed student is still in the file"
+    assert course_scores(course, "student-4711") == {"test_public": 1.0, "test_hidden": 2.0}, "the course changed"
+
+
+# --- the sandbox on workers ------------------------------------------------------------------------------------------
+
+def no_bubblewrap():
+    return "bubblewrap (bwrap) is not installed"
+
+
+def test_a_worker_without_a_sandbox_refuses_to_grade_unless_allowed(monkeypatch, client, tmp_path):
+    monkeypatch.setattr(distributed_grading, "isolation_problem", no_bubblewrap)
+    refused = Parcel("ann", ASSIGNMENT, "batch-1", {}, {"isolate": True}, (), True)
+    with pytest.raises(SandboxRefused, match="has no working sandbox .bubblewrap .bwrap. is not installed.; "
+                                             "install bubblewrap there, or pass --allow-unsandboxed"):
+        grade_parcel(refused, RELEASES[ASSIGNMENT])
+    with pytest.raises(SandboxRefused, match="no working sandbox"):  # the whole batch, before anything is graded
+        grade_course(tmp_path, [("ann", ASSIGNMENT)], limits={"isolate": True}, client=client, require_sandbox=True,
+                     grade=functools.partial(grade_always_fails_for_bob, tmp_path))
+    assert not list(tmp_path.glob("ann-*")), "a submission was graded by a worker without a sandbox"
+
+
+def test_no_sandbox_on_a_cluster_needs_allow_unsandboxed(capsys):
+    from grading.autograde import main
+
+    with pytest.raises(SystemExit):
+        main(["--scheduler", "tcp://127.0.0.1:1", "--no-sandbox"])
+    assert "--no-sandbox on a cluster's workers also needs --allow-unsandboxed" in capsys.readouterr().err
+
+
+# --- real submissions on 2 worker processes (full lane) ---------------------------------------------------------------
+
+def real_batch(released_course, folder):
+    """A course with a complete, a wrong, an untouched and an empty submission of 02-baseline."""
+    from course import fresh_course, submit
+    from submissions import WRONG_ANSWERS, completed, released
+
+    course = fresh_course(released_course, folder)
+    submit(course, "complete", ASSIGNMENT, completed(ASSIGNMENT, root=course))
+    submit(course, "wrong", ASSIGNMENT, completed(ASSIGNMENT, WRONG_ANSWERS[ASSIGNMENT]["answers"], root=course))
+    submit(course, "untouched", ASSIGNMENT, released(ASSIGNMENT, root=course))
+    (course / "submitted" / "empty" / ASSIGNMENT).mkdir(parents=True)
+    return course
+
+
+@pytest.fixture(scope="module")
+def jobs_1_scores(released_course, tmp_path_factory):
+    from course import scores
+
+    from grading.autograde import autograde
+
+    course = real_batch(released_course, tmp_path_factory.mktemp("jobs1") / "course")
+    autograde(course, [ASSIGNMENT], jobs=1)
+    return scores(course, ASSIGNMENT)
+
+
+@pytest.mark.full
+def test_jobs_1_scores_are_the_expected_ones(jobs_1_scores):
+    from submissions import WRONG_ANSWERS
+
+    lost = {student: {cell for cell, (score, points) in cells.items() if score < points}
+            for student, cells in jobs_1_scores.items()}
+    assert lost["complete"] == set()
+    assert lost["wrong"] == WRONG_ANSWERS[ASSIGNMENT]["fails"]
+    assert lost["untouched"] == lost["empty"] == set(jobs_1_scores["complete"])
+    assert {score for score, _ in jobs_1_scores["untouched"].values()} == {0.0}
+
+
+@pytest.mark.full
+def test_two_worker_processes_give_the_scores_of_jobs_1(jobs_1_scores, released_course, tmp_path):
+    from course import scores
+
+    from grading.autograde import autograde
+
+    course = real_batch(released_course, tmp_path / "course")
+    reports = autograde(course, [ASSIGNMENT], jobs=2)
+    assert scores(course, ASSIGNMENT) == jobs_1_scores
+    assert len({report["task"] for report in reports}) == len(reports) == 4
+
+
+def kill_my_worker_once(marker, parcel, release):
+    """Grade for real, except that the first task to start kills its own worker process (the nanny starts a new
+    one and the scheduler gives the task to a live worker)."""
+    try:
+        os.open(marker, os.O_CREAT | os.O_EXCL)
+    except FileExistsError:
+        return grade_parcel(parcel, release)
+    os._exit(1)
+
+
+@pytest.mark.full
+def test_a_worker_killed_mid_batch_loses_nothing(jobs_1_scores, released_course, tmp_path):
+    from course import scores
+
+    course = real_batch(released_course, tmp_path / "course")
+    marker = tmp_path / "killed-a-worker"
+    limits = {"timeout": 300, "memory_gb": 6, "budget": 1800, "isolate": True}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+        ledger = grade_course(course, [(student, ASSIGNMENT) for student in sorted(jobs_1_scores)], limits=limits,
+                              client=client, grade=functools.partial(kill_my_worker_once, str(marker)))
+    assert marker.exists(), "no worker was killed"
+    assert sorted(student for student, _ in ledger.merged) == sorted(jobs_1_scores)
+    assert scores(course, ASSIGNMENT) == jobs_1_scores
+    assert all(read_report(course, student, ASSIGNMENT).get("status") != "error" for student in jobs_1_scores)
