@@ -63,13 +63,14 @@ def check_initial_weights(model, weight_scale, name):
     dense_layers = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     if not dense_layers:
         raise ValueError("the model has no Dense layer: there is no kernel to check.")
+    low, high, largest_mean = (float(f"{factor * weight_scale:.6g}") for factor in (0.9, 1.1, 0.1))  # printable bounds
     for position, layer in enumerate(dense_layers, start=1):
         kernel = np.asarray(layer.kernel)
         which = f"Dense layer {position} of {len(dense_layers)} of {name}"
-        check_between(kernel.std(), 0.9 * weight_scale, 1.1 * weight_scale, f"the standard deviation of the kernel "
-                      f"of {which}", hint="weight_scale is the standard deviation of a normal draw, on EVERY Dense "
-                                          "layer, the output one too.")
-        check_between(abs(kernel.mean()), 0.0, 0.1 * weight_scale, f"|the mean| of the kernel of {which}",
+        check_between(kernel.std(), low, high, f"the standard deviation of the kernel of {which}",
+                      hint="weight_scale is the standard deviation of a normal draw, on EVERY Dense layer, the output "
+                           "one too.")
+        check_between(abs(kernel.mean()), 0.0, largest_mean, f"|the mean| of the kernel of {which}",
                       hint="the weights are drawn with mean 0.")
         check_between(np.abs(kernel).max() / weight_scale, 2.5, np.inf, f"the largest |weight| / weight_scale of {which}",
                       hint="draw from a normal distribution (keras.initializers.RandomNormal), not a uniform one.")
