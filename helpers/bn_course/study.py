@@ -124,8 +124,9 @@ class Study:
         Runs are paired by seed (both configs must have run the same seeds). Returns a `PairedComparison`
         (`bn_course.statistics.paired_difference`): mean difference, the paired Student t interval from
         `scipy.stats.ttest_rel(b, a).confidence_interval()`, n, reached k/n of each side for time metrics, and
-        the decision in words: the CI excludes 0 -> "a difference"; the CI lies within +-margin -> "no practical
-        difference"; otherwise "undecided with n seeds". Printing it gives one readable line.
+        the decision in words (`bn_course.statistics.decide`): the CI excludes 0 -> "a difference" ("a
+        difference, smaller than the margin" when it also lies within +-margin); the CI contains 0 and lies within
+        +-margin -> "no practical difference"; otherwise "undecided with n seeds". Printing it gives one line.
         """
         metric = self._metric(metric, speed_metric)
         a_values, b_values = self._paired(a, b, metric)

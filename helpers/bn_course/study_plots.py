@@ -110,7 +110,8 @@ def plot_paired_differences(comparisons, *, ax=None, show_decision=True, colors=
       colour it has in the study's other plots.
     Each row: a dot at the mean difference b - a and a horizontal line over its confidence interval; the grey
     band is -margin..+margin (the differences that do not matter), the dashed line is 0. An interval off the
-    zero line is "a difference"; inside the band "no practical difference"; otherwise undecided.
+    zero line is "a difference" (smaller than the margin when it also lies inside the band); an interval over the
+    zero line and inside the band "no practical difference"; otherwise undecided.
     Returns the Axes. Rows are drawn top to bottom in the given order.
     """
     rows = _comparison_rows(comparisons)
