@@ -17,7 +17,9 @@ from grading.feedback import visible_text
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-ASSIGNMENTS = sorted(path.name for path in (ROOT / "solutions").iterdir() if path.is_dir() and path.name[0].isdigit())
+# Every assignment of solutions/ that has its source notebook (a folder still being written without it is not one).
+ASSIGNMENTS = sorted(path.name for path in (ROOT / "solutions").iterdir()
+                     if path.name[0].isdigit() and (path / f"{path.name}.ipynb").is_file())
 COPIED = ("nbgrader_config.py", "solutions", "notebooks", "helpers")
 
 
@@ -99,24 +101,40 @@ def max_total(cell_scores):
     return sum(maximum for _, maximum in cell_scores.values())
 
 
+def max_points(course, assignment):
+    """{grade_id: max score} of the autograded (code) test cells of `assignment`, from the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gradebook:
+        return {cell.name: cell.max_score for notebook in gradebook.find_assignment(assignment).notebooks
+                for cell in notebook.grade_cells if cell.cell_type == "code"}
+
+
 def hidden_test_lines(assignment):
-    """Lines of hidden test code not shown in the release, read from the source notebook (not the gradebook)."""
+    """The lines of hidden test code of `assignment`, read from its source notebook (not from a gradebook)."""
     source = read_notebook(notebook_path(ROOT, "solutions", assignment))
-    release = read_notebook(notebook_path(ROOT, "notebooks", assignment))
-    public = "\n".join(cell.source for cell in release.cells)
-    return {re.sub(r"\s+", " ", line) for line in grading_feedback.hidden_test_lines(cell.source for cell in source.cells)
-            if line not in public}
+    return grading_feedback.hidden_test_lines(cell.source for cell in source.cells)
+
+
+def feedback_page(course, student, assignment):
+    """The HTML of `student`'s feedback page for `assignment` (it must exist)."""
+    path = notebook_path(Path(course) / "feedback", student, assignment).with_suffix(".html")
+    assert path.exists(), f"no feedback file for {student}'s {assignment}"
+    return path.read_text(encoding="utf-8")
 
 
 def feedback_text(course, student, assignment):
     """What a reader sees in `student`'s feedback page for `assignment` (blanks collapsed)."""
-    path = notebook_path(Path(course) / "feedback", student, assignment).with_suffix(".html")
-    assert path.exists(), f"no feedback file for {student}"
-    return re.sub(r"\s+", " ", visible_text(path.read_text(encoding="utf-8")))
+    return re.sub(r"\s+", " ", visible_text(feedback_page(course, student, assignment)))
 
 
-def shown_hidden_lines(text, assignment):
-    """The lines of `assignment`'s hidden test code that appear in the feedback text `text`."""
+def leaked_lines(course, student, assignment, *, own_lines=True):
+    """The lines of hidden test code that `student`'s feedback page for `assignment` shows, by the project's leak
+    scanner (`grading.feedback.leaks`): lines of the release never count, nor (with `own_lines`) lines the
+    student wrote in their own submission."""
+    release = read_notebook(notebook_path(course, "notebooks", assignment))
+    own = grading_feedback.submitted_lines(course, student, assignment) if own_lines else frozenset()
     secrets = hidden_test_lines(assignment)
     assert secrets, f"{assignment} has no hidden test lines to look for"
-    return sorted(line for line in secrets if line in text)
+    return grading_feedback.leaks(feedback_page(course, student, assignment), secrets,
+                                  "\n".join(cell.source for cell in release.cells), own)
