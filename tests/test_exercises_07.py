@@ -71,6 +71,10 @@ LANDSCAPE_MEASURES = {
         "loss_range": "np.max(np.abs(losses - current))"}),
 }
 
+# Wrong answers that break a rule the exercise states and that its public test (1 point, friendly message) now catches.
+PUBLIC_CATCHES = [("weights_for_ics", "before overwritten in place"), ("gradient_shift", "kernels not flattened"),
+                  ("landscape_measures", "largest change over the largest step")]
+
 EXERCISES = {"weights_for_ics": WEIGHTS_FOR_ICS, "gradient_shift": GRADIENT_SHIFT,
              "landscape_measures": LANDSCAPE_MEASURES}
 CASES = [(exercise, name, answer) for exercise, answers in EXERCISES.items() for name, answer in answers.items()]
@@ -91,3 +95,9 @@ def test_the_hidden_test_names_the_wrong_answers_it_catches(exercise):
     """The source notebook says, in the hidden test's comment, which wrong answers it must catch."""
     hidden = CELLS[f"test_{exercise}_hidden"]
     assert "Wrong answers they must catch" in hidden and "tests/test_exercises_07.py" in hidden
+
+
+@pytest.mark.parametrize("exercise, name", PUBLIC_CATCHES, ids=[f"{e}: {n}" for e, n in PUBLIC_CATCHES])
+def test_the_public_test_catches_a_stated_rule(exercise, name):
+    """A stated rule (leave the inputs unchanged; kernels as one vector; the largest ratio) fails the public test too."""
+    assert f"test_{exercise}_public" in failing_cells(exercise, EXERCISES[exercise][name]), f"{exercise}: '{name}' passed the public test"

@@ -218,11 +218,12 @@ def test_the_noise_has_the_distribution_of_algorithm_1():
     s ~ N(sigma_j, 0.1^2). Feeding zeros shows m, and ones minus zeros (same seed) shows s."""
     units, samples, steps = 16, 2000, 150
     zeros, ones = tf.zeros((samples, units)), tf.ones((samples, units))
+    draw = tf.function(santurkar_noise)  # one trace, then 2 x 150 fast calls
     shifts, scales, m_spread, s_spread = [], [], [], []
     for step in range(steps):
         seed = tf.constant([12345, step], tf.int64)
-        m = np.asarray(santurkar_noise(zeros, seed), float)
-        s = np.asarray(santurkar_noise(ones, seed), float) - m
+        m = np.asarray(draw(zeros, seed), float)
+        s = np.asarray(draw(ones, seed), float) - m
         shifts.append(m.mean(axis=0))
         scales.append(s.mean(axis=0))
         m_spread.append(m - m.mean(axis=0))
