@@ -236,6 +236,11 @@ def failed(parcel, error):
     return Graded(parcel.student, parcel.assignment, parcel.token, report)
 
 
+def unpacked(release):
+    """The Release itself (a task, so that Dask can compute it again wherever it was lost)."""
+    return release
+
+
 def task_key(parcel):
     return f"grade {parcel.assignment} {parcel.student} {parcel.token}"
 
@@ -243,7 +248,10 @@ def task_key(parcel):
 def grade_batch(client, parcels, releases, merge, *, grade=grade_parcel, retries=RETRIES):
     """Grade every Parcel on `client`'s workers (one task each), merging each result as it arrives through one
     MergeLedger; return the ledger. `releases`: {assignment: Release}; `grade(parcel, release)` runs on a worker."""
-    shared = {assignment: client.scatter(release, hash=False) for assignment, release in releases.items()}
+    # Each Release is a task's result, not scattered data: a worker that dies holding it takes scattered data with it
+    # for good, while a task's result is computed again from the graph, which keeps the Release.
+    shared = {assignment: client.submit(unpacked, release, key=f"release {assignment} {uuid.uuid4().hex[:12]}")
+              for assignment, release in releases.items()}
     submitted = [(client.submit(grade, parcel, shared[parcel.assignment], key=task_key(parcel), pure=False,
                                 retries=retries), parcel) for parcel in parcels]
     parcel_of = {}

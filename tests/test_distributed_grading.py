@@ -39,6 +39,8 @@ def client():
 
 
 def parcel(student, token="batch-1"):
+    """A fake submission; each test's batch has a token of its own (Dask keys tasks by it: a key already
+    computed in this cluster would give its old result)."""
     return Parcel(student, ASSIGNMENT, token, {f"{ASSIGNMENT}.ipynb": b"{}"}, {}, (), False)
 
 
@@ -68,13 +70,14 @@ def grade_always_fails_for_bob(folder, parcel, release):
 
 def test_each_submission_is_merged_exactly_once_even_when_dask_runs_its_task_again(client, tmp_path):
     merged = []
-    ledger = grade_batch(client, [parcel("ann"), parcel("bob"), parcel("cat"), parcel("ann")], RELEASES, merged.append,
-                         grade=functools.partial(grade_fails_once_for_bob, tmp_path))
+    ledger = grade_batch(client, [parcel("ann", tmp_path.name), parcel("bob", tmp_path.name),
+                                  parcel("cat", tmp_path.name), parcel("ann", tmp_path.name)],
+                         RELEASES, merged.append, grade=functools.partial(grade_fails_once_for_bob, tmp_path))
     assert sorted(result.student for result in merged) == sorted(STUDENTS), "a submission merged twice or never"
     assert all(result.report["status"] == "ok" for result in merged)
     assert attempt(tmp_path, "bob") == 3, "bob's task did not fail once and run again"
-    assert ledger.merged == {(student, ASSIGNMENT): "batch-1" for student in STUDENTS}
-    assert ledger.ignored == [("ann", ASSIGNMENT, "batch-1")], "ann's second delivery was not seen and ignored"
+    assert ledger.merged == {(student, ASSIGNMENT): tmp_path.name for student in STUDENTS}
+    assert ledger.ignored == [("ann", ASSIGNMENT, tmp_path.name)], "ann's second delivery was not seen and ignored"
 
 
 def test_a_result_delivered_again_is_not_merged_again_but_a_new_batch_is():
@@ -90,7 +93,7 @@ def test_a_result_delivered_again_is_not_merged_again_but_a_new_batch_is():
 
 def test_a_failing_task_is_reported_for_its_submission_in_plain_words_and_the_batch_goes_on(client, tmp_path):
     merged = []
-    grade_batch(client, [parcel(student) for student in STUDENTS], RELEASES, merged.append,
+    grade_batch(client, [parcel(student, tmp_path.name) for student in STUDENTS], RELEASES, merged.append,
                 grade=functools.partial(grade_always_fails_for_bob, tmp_path))
     reports = {result.student: result.report for result in merged}
     assert sorted(reports) == sorted(STUDENTS)
