@@ -42,6 +42,9 @@ WRONG = {
     "shape (n, 1)": (LABELS, labels("return (probabilities > 0.5).astype(int)"), set(LABELS_TESTS)),
     "boolean labels": (LABELS, labels("return probabilities.reshape(-1) > 0.5"), {LABELS_TESTS[0]}),
     "float labels": (LABELS, labels("return (probabilities.reshape(-1) > 0.5).astype(float)"), {LABELS_TESTS[0]}),
+    "a tensor of labels": (LABELS, "def predict_labels(model, X):\n"
+                                   "    return keras.ops.cast(keras.ops.reshape(model(X, training=False), (-1,)) > 0.5, 'int32')\n",
+                           {LABELS_TESTS[0]}),
     "probabilities": (LABELS, labels("return probabilities.reshape(-1)"), set(LABELS_TESTS)),
     "training mode": (LABELS, "def predict_labels(model, X):\n"
                               "    return (np.asarray(model(X, training=True)).reshape(-1) > 0.5).astype(int)\n",
