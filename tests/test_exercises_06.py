@@ -48,15 +48,15 @@ WRONG_ANSWERS = {
     "depth counts the output layer": ("build_mlp", lambda: replaced(
         "build_mlp", "for _ in range(depth):", "for _ in range(depth - 1):"), "both"),
     "weight scale as a variance": ("build_mlp", lambda: replaced(
-        "build_mlp", "stddev=weight_scale)", "stddev=weight_scale ** 2)"), "hidden"),
+        "build_mlp", "stddev=weight_scale)", "stddev=weight_scale ** 2)"), "both"),
     "weight scale as sqrt(scale)": ("build_mlp", lambda: replaced(
-        "build_mlp", "stddev=weight_scale)", "stddev=weight_scale ** 0.5)"), "hidden"),
+        "build_mlp", "stddev=weight_scale)", "stddev=weight_scale ** 0.5)"), "both"),
     "weight scale on the hidden layers only": ("build_mlp", lambda: replaced(
         "build_mlp", 'activation="softmax", kernel_initializer=kernel_initializer())', 'activation="softmax")'),
-        "hidden"),
+        "both"),
     "uniform draw of the same standard deviation": ("build_mlp", lambda: replaced(
         "build_mlp", "keras.initializers.RandomNormal(mean=0.0, stddev=weight_scale)",
-        "keras.initializers.RandomUniform(-weight_scale * 3 ** 0.5, weight_scale * 3 ** 0.5)"), "hidden"),
+        "keras.initializers.RandomUniform(-weight_scale * 3 ** 0.5, weight_scale * 3 ** 0.5)"), "both"),
     "the same model returned twice": ("build_mlp", lambda: replaced(
         "build_mlp", "def build_mlp(", "def _build(") + CACHED_MODEL, "hidden"),
     "the sigmoid's output instead of its input": ("sigmoid_input_percentiles", lambda: replaced(
@@ -65,7 +65,7 @@ WRONG_ANSWERS = {
     "the first hidden layer instead of the last": ("sigmoid_input_percentiles", lambda: replaced(
         "sigmoid_input_percentiles", "sigmoid_positions[-1] - 1", "sigmoid_positions[0] - 1"), "both"),
     "training mode": ("sigmoid_input_percentiles", lambda: replaced(
-        "sigmoid_input_percentiles", "training=False", "training=True"), "hidden"),
+        "sigmoid_input_percentiles", "training=False", "training=True"), "both"),
     "percentiles over the units": ("sigmoid_input_percentiles", lambda: replaced(
         "sigmoid_input_percentiles", "percentiles, axis=0)", "percentiles, axis=1)"), "both"),
     "fractions where percentiles are meant": ("sigmoid_input_percentiles", lambda: replaced(
@@ -73,17 +73,19 @@ WRONG_ANSWERS = {
         "np.percentile(np.asarray(inputs), np.asarray(percentiles) / 100, axis=0)"), "both"),
     "a diverged run counted by its accuracy": ("largest_learning_rate_that_trains", lambda: replaced(
         "largest_learning_rate_that_trains", "return np.isfinite(loss) & (accuracy >= threshold)",
-        "return accuracy >= threshold"), "hidden"),
+        "return accuracy >= threshold"), "both"),
     "NaN accuracy counted as training": ("largest_learning_rate_that_trains", lambda: replaced(
         "largest_learning_rate_that_trains", "return np.isfinite(loss) & (accuracy >= threshold)",
         "return np.isfinite(loss) & ~(accuracy < threshold)"), "hidden"),
     "the threshold argument ignored": ("largest_learning_rate_that_trains", lambda: replaced(
         "largest_learning_rate_that_trains", "(accuracy >= threshold)", "(accuracy >= 0.3)"), "hidden"),
+    "a strict threshold": ("largest_learning_rate_that_trains", lambda: replaced(
+        "largest_learning_rate_that_trains", "(accuracy >= threshold)", "(accuracy > threshold)"), "both"),
     "most seeds instead of every seed": ("largest_learning_rate_that_trains", lambda: replaced(
         "largest_learning_rate_that_trains", ".all(axis=1)", ".mean(axis=1) >= 0.5"), "both"),
     "a sorted grid assumed": ("largest_learning_rate_that_trains", lambda: replaced(
         "largest_learning_rate_that_trains", "float(rates[every_seed].max())", "float(rates[np.flatnonzero(every_seed)[-1]])"),
-        "hidden"),
+        "both"),
     "the index instead of the rate": ("largest_learning_rate_that_trains", lambda: replaced(
         "largest_learning_rate_that_trains", "float(rates[every_seed].max())", "int(np.argmax(np.where(every_seed, rates, -np.inf)))"),
         "both"),
