@@ -2,9 +2,10 @@
 
 Each hidden test cell of the source notebook lists, in a comment, the wrong answers it must catch. For every
 one of them this module runs the exercise's test cells (public and hidden) on that wrong answer, in-process
-(`exercise_cells.failing_tests`), and requires the hidden test cell to fail: a test cell that raises scores 0 in
-nbgrader, so the wrong answer loses points. The correct solution must pass every test cell, so that a failure is the wrong
-answer's doing. The list in the notebook and the answers below must name the same mistakes.
+(`exercise_cells.failing_tests`), and requires both the public and the hidden test cell to fail: a test cell that
+raises scores 0 in nbgrader, so the wrong answer loses points, and the learner sees the public failure before
+submitting. The correct solution must pass every test cell, so that a failure is the wrong answer's doing. The
+list in the notebook and the answers below must name the same mistakes.
 """
 import re
 
@@ -82,6 +83,11 @@ WRONG_ANSWERS = {
             "    g = x.reshape(len(x), -1, groups, c // groups)\n"
             "    mean, var = g.mean(axis=(1, 3), keepdims=True), g.var(axis=(1, 3), keepdims=True)\n"
             "    return gamma * ((g - mean) / (np.sqrt(var) + epsilon)).reshape(x.shape) + beta\n"),
+        "default epsilon": GROUP_NORM + (
+            "    c = x.shape[-1]\n"
+            "    g = x.reshape(len(x), -1, groups, c // groups)\n"
+            "    mean, var = g.mean(axis=(1, 3), keepdims=True), g.var(axis=(1, 3), keepdims=True)\n"
+            "    return gamma * ((g - mean) / np.sqrt(var + 1e-3)).reshape(x.shape) + beta\n"),
     },
     "spatial_batchnorm_forward": {
         "statistics over the batch only": _spatial(statistics="mean, variance = x.mean(axis=0), x.var(axis=0)"),
@@ -99,6 +105,10 @@ WRONG_ANSWERS = {
             inference="mean, variance = moving_mean, moving_var\n"
                       "        new_mean = momentum * moving_mean + (1 - momentum) * x.mean(axis=(0, 1, 2))\n"
                       "        new_var = momentum * moving_var + (1 - momentum) * x.var(axis=(0, 1, 2))"),
+        "default momentum": _spatial(
+            update="new_mean = 0.99 * moving_mean + (1 - 0.99) * mean\n"
+                   "        new_var = 0.99 * moving_var + (1 - 0.99) * variance"),
+        "default epsilon": _spatial(normalise="gamma * (x - mean) / np.sqrt(variance + 1e-3) + beta"),
     },
 }
 
@@ -121,6 +131,8 @@ def test_the_solution_passes_every_test_cell(exercise):
 
 @pytest.mark.parametrize("exercise, mistake", [(exercise, mistake) for exercise, answers in WRONG_ANSWERS.items()
                                                for mistake in answers])
-def test_each_named_wrong_answer_loses_points(exercise, mistake):
+def test_each_named_wrong_answer_fails_the_public_and_the_hidden_test(exercise, mistake):
+    # The public test checks every rule the exercise states (shapes of two and more axes, the epsilon and
+    # momentum given), so a learner sees each of these mistakes before submitting, and loses the hidden points too.
     failed = failing_cells(exercise, WRONG_ANSWERS[exercise][mistake])
-    assert f"test_{exercise}_hidden" in failed, f"{mistake!r} passes the hidden tests of {exercise}"
+    assert failed == {f"test_{exercise}_public", f"test_{exercise}_hidden"}, f"{mistake!r} fails only {failed}"
