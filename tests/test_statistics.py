@@ -15,6 +15,7 @@ from sklearn.datasets import make_circles
 
 from bn_course.metrics import epochs_to_threshold, first_epoch_reaching, first_epoch_staying
 from bn_course.statistics import (
+    at_confidence,
     bayes_accuracy_circles,
     bayes_classifier_accuracy,
     censored_epochs,
@@ -289,6 +290,32 @@ def test_comparison_report_lists_each_comparison_then_the_note():
     with pytest.raises(ValueError, match="one confidence"):
         comparison_report([first, wider])
 
+
+
+def test_at_confidence_equals_a_new_comparison_at_that_confidence_censoring_included():
+    base, bn = [20, 35, np.nan, 40, 22], [18, 30, 41, np.nan, 21]
+    for confidence in (0.9, 0.99):
+        direct = paired_difference(base, bn, margin=3, confidence=confidence, last_epoch=50)
+        widened = at_confidence(paired_difference(base, bn, margin=3, last_epoch=50), confidence)
+        assert widened.decision == direct.decision and widened.confidence == confidence
+        assert np.allclose([widened.ci_low, widened.ci_high], [direct.ci_low, direct.ci_high], rtol=1e-12)
+    with pytest.raises(TypeError, match="PairedComparison"):
+        at_confidence({"ci_low": 0}, 0.99)
+
+
+def test_family_wise_report_widens_every_interval_to_bonferroni():
+    first = paired_difference([0, 0, 0, 0], [0.6, 1.2, 2.0, 2.6], margin=1, a_name="base", b_name="BN")
+    second = paired_difference([0.0, 0.1, 0.2, 0.3], [0.2, 0.4, 0.3, 0.7], margin=0.5, a_name="base", b_name="x")
+    lines = comparison_report([first, second], family_wise=True).splitlines()
+    assert lines[:3] == comparison_report([first, second]).splitlines()
+    assert "97.5 %" in lines[3]
+    assert lines[4:] == [f"  {at_confidence(first, 0.975)}", f"  {at_confidence(second, 0.975)}"]
+    wide = at_confidence(first, 0.975)
+    assert wide.ci_low < first.ci_low and wide.ci_high > first.ci_high
+    assert first.decision == "a difference" != wide.decision  # [+0.2, +3.0] excludes 0; [-0.2, +3.4] does not
+    table = pd.DataFrame([first.as_row(), second.as_row()]).astype({"a_reached": "Int64", "b_reached": "Int64"})
+    with pytest.raises(ValueError, match="family_wise"):
+        comparison_report(table, family_wise=True)
 
 # --- the ceiling of the circles problem and the test set's error bar -------------------------------------------
 

@@ -29,7 +29,7 @@ them with the columns of `Study.runs`. The formulas and their sources:
 """
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import integrate, optimize, special, stats
@@ -290,8 +290,8 @@ def multiplicity_note(n_comparisons, confidence=0.95):
     chance (each has probability 1 - c to; e.g. 0.05 x 10 = 0.5 false "differences" expected in a table of 10).
     The course does not adjust for this: each comparison answers its own question, stated before the
     measurement, with a margin, and an adjustment (Bonferroni: confidence 1 - (1 - c) / k) would widen every
-    interval the notebooks read. A reader who wants family-wise coverage can pass that confidence to
-    `paired_difference` / `Study.compare`.
+    interval the notebooks read. `comparison_report(..., family_wise=True)` prints the family-wise reading beside
+    it (`at_confidence`).
 
     - n_comparisons: positive integer, the number of comparisons in the table.
     - confidence: the per-comparison coverage used in the table.
@@ -309,16 +309,20 @@ def multiplicity_note(n_comparisons, confidence=0.95):
             f"\"a difference\" by chance.")
 
 
-def comparison_report(comparisons):
+def comparison_report(comparisons, *, family_wise=False):
     """The lines of several paired comparisons followed by `multiplicity_note`, as one str to print.
 
     - comparisons: a non-empty list of `PairedComparison`, or the DataFrame of `Study.comparisons` (one row per
       comparison, the columns of `PairedComparison.as_row`; a DataFrame carries no censoring epoch, so its lines
       do not name it).
-    Returns a str, one line per comparison and the note last. Raises TypeError for anything else, ValueError for
-    an empty input or mixed confidences.
+    - family_wise: also print the k decisions again with every interval at Bonferroni's confidence
+      1 - (1 - c) / k, so that all k hold at once with probability >= c (`at_confidence`; a list of
+      PairedComparison only, since a DataFrame holds no per-pair differences).
+    Returns a str, one line per comparison and the note last (then the family-wise lines). Raises TypeError for
+    anything else, ValueError for an empty input, mixed confidences, or family_wise with a DataFrame.
     """
-    if isinstance(comparisons, (list, tuple)) and all(isinstance(c, PairedComparison) for c in comparisons):
+    is_list = isinstance(comparisons, (list, tuple)) and all(isinstance(c, PairedComparison) for c in comparisons)
+    if is_list:
         lines = [str(comparison) for comparison in comparisons]
         confidences = {comparison.confidence for comparison in comparisons}
     elif hasattr(comparisons, "to_dict") and hasattr(comparisons, "columns"):
@@ -332,7 +336,17 @@ def comparison_report(comparisons):
         raise ValueError("comparisons is empty: there is nothing to report.")
     if len(confidences) != 1:
         raise ValueError(f"the comparisons of one table must share one confidence; got {sorted(confidences)}.")
-    return "\n".join([*lines, multiplicity_note(len(lines), confidences.pop())])
+    confidence = confidences.pop()
+    report = [*lines, multiplicity_note(len(lines), confidence)]
+    if family_wise:
+        if not is_list:
+            raise ValueError("family_wise needs the PairedComparison objects (their per-pair differences); a "
+                             "DataFrame of Study.comparisons holds only their intervals.")
+        wide = 1 - (1 - confidence) / len(lines)
+        report.append(f"the same {len(lines)} decisions with each interval at {wide * 100:.1f} % (Bonferroni: all "
+                      f"{len(lines)} intervals hold at once with probability >= {confidence * 100:g} %):")
+        report += [f"  {at_confidence(comparison, wide)}" for comparison in comparisons]
+    return "\n".join(report)
 
 
 def paired_difference(a, b, *, margin, confidence=0.95, last_epoch=None, a_name="a", b_name="b", metric="",
@@ -379,28 +393,55 @@ def paired_difference(a, b, *, margin, confidence=0.95, last_epoch=None, a_name=
                          "so that those runs are censored at the last epoch instead of dropped.")
     differences = b_values - a_values
     mean = float(differences.mean())
+    low, high, p_value = _paired_interval(differences, confidence)
+    return PairedComparison(a=str(a_name), b=str(b_name), metric=str(metric), unit=str(unit), n=int(differences.size),
+                            mean_difference=mean, ci_low=low, ci_high=high, confidence=confidence,
+                            margin=float(margin), decision=_censored_decision(low, high, margin, differences.size,
+                                                                              a_reached, b_reached, last_epoch),
+                            differences=differences, p_value=p_value, a_reached=a_reached, b_reached=b_reached,
+                            last_epoch=last_epoch)
+
+
+def at_confidence(comparison, confidence):
+    """`comparison` (a PairedComparison) with its interval and decision at another confidence, from the same pairs.
+
+    Used for family-wise readings: with k comparisons, Bonferroni's 1 - 0.05 / k per interval makes all k hold at
+    once with probability >= 95 %. Returns a new PairedComparison. Raises ValueError for a confidence outside
+    (0, 1), TypeError for anything but a PairedComparison.
+    """
+    if not isinstance(comparison, PairedComparison):
+        raise TypeError(f"comparison must be a PairedComparison (from paired_difference / Study.compare); got "
+                        f"{type(comparison).__name__}.")
+    _check_confidence(confidence)
+    low, high, _ = _paired_interval(comparison.differences, confidence)
+    decision = _censored_decision(low, high, comparison.margin, comparison.n, comparison.a_reached,
+                                  comparison.b_reached, comparison.last_epoch)
+    return replace(comparison, ci_low=low, ci_high=high, confidence=confidence, decision=decision)
+
+
+def _paired_interval(differences, confidence):
+    """(low, high, p value) of the paired Student t interval of the mean of `differences` (n,): scipy's
+    ttest_1samp against 0, the same test as ttest_rel(b, a) on the pairs."""
+    mean = float(differences.mean())
     if np.all(differences == differences[0]):  # no spread: scipy warns and divides by zero
-        low = high = mean
-        p_value = 1.0 if mean == 0 else 0.0
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # "precision loss" for nearly equal differences
-            result = stats.ttest_rel(b_values, a_values)
-            interval = result.confidence_interval(confidence_level=confidence)
-        low, high, p_value = float(interval.low), float(interval.high), float(result.pvalue)
-    decision = decide(low, high, margin, differences.size)
+        return mean, mean, 1.0 if mean == 0 else 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "precision loss" for nearly equal differences
+        result = stats.ttest_1samp(differences, 0.0)
+        interval = result.confidence_interval(confidence_level=confidence)
+    return float(interval.low), float(interval.high), float(result.pvalue)
+
+
+def _censored_decision(low, high, margin, n, a_reached, b_reached, last_epoch):
+    """`decide`, except that unequal reached counts of a time metric leave the size of the difference open."""
+    decision = decide(low, high, margin, n)
     if a_reached != b_reached and NO_PRACTICAL_DIFFERENCE in decision:
         # min(T, last epoch) counts "settled at the last epoch" and "never" alike: near the horizon the censored
         # times can agree while the runs do not, so unequal reached counts leave the size of the difference open.
-        hidden = (f"reached {a_reached}/{differences.size} vs {b_reached}/{differences.size}, which censoring at "
-                  f"epoch {last_epoch} hides")
-        decision = (f"{DIFFERENCE}, its size {UNDECIDED} with {differences.size} seeds: {hidden}"
-                    if decision.startswith(DIFFERENCE) else f"{UNDECIDED} with {differences.size} seeds: {hidden}")
-    return PairedComparison(a=str(a_name), b=str(b_name), metric=str(metric), unit=str(unit), n=int(differences.size),
-                            mean_difference=mean, ci_low=low, ci_high=high, confidence=confidence,
-                            margin=float(margin), decision=decision,
-                            differences=differences, p_value=p_value, a_reached=a_reached, b_reached=b_reached,
-                            last_epoch=last_epoch)
+        hidden = f"reached {a_reached}/{n} vs {b_reached}/{n}, which censoring at epoch {last_epoch} hides"
+        decision = (f"{DIFFERENCE}, its size {UNDECIDED} with {n} seeds: {hidden}"
+                    if decision.startswith(DIFFERENCE) else f"{UNDECIDED} with {n} seeds: {hidden}")
+    return decision
 
 
 # ---------------------------------------------------------------------------------------------------------------
