@@ -34,28 +34,27 @@ def replaced(exercise, *replacements):
     return source
 
 
-POPULATION = "population_statistics"
+ALGORITHM_2 = "algorithm_2_statistics"
 FOLD = "fold_bn"
 RENORM = "BatchRenormalization"
 
+BN_IN_TRAINING_MODE = ("activations = (gamma * (activations - mean) / np.sqrt(variance + layer.epsilon) + beta)"
+                       ".astype(\"float32\")")
+
 WRONG_ANSWERS = {
-    POPULATION: {
-        "biased variance": lambda: replaced(POPULATION, ("activations.var(axis=0, ddof=1)", "activations.var(axis=0)")),
-        "the moving averages": lambda: replaced(POPULATION, (
-            "statistics.append((mean, variance))",
-            "statistics.append((np.asarray(layer.moving_mean), np.asarray(layer.moving_variance)))")),
-        "earlier BN layers with their moving averages": lambda: replaced(POPULATION, (
-            "activations = (gamma * (activations - mean) / np.sqrt(variance + layer.epsilon) + beta).astype(\"float32\")",
-            "activations = np.asarray(layer(activations, training=False))")),
-        "a training-mode pass": lambda: replaced(POPULATION, (
-            "activations = (gamma * (activations - mean) / np.sqrt(variance + layer.epsilon) + beta).astype(\"float32\")",
-            "activations = np.asarray(layer(activations, training=True))"), (
-            "activations = np.asarray(layer(activations, training=False))",
-            "activations = np.asarray(layer(activations, training=True))")),
-        "the model changed": lambda: replaced(POPULATION, (
-            "statistics.append((mean, variance))",
-            "statistics.append((mean, variance))\n            layer.moving_mean.assign(mean)\n"
-            "            layer.moving_variance.assign(variance)")),
+    ALGORITHM_2: {
+        "no m/(m-1) factor": lambda: replaced(ALGORITHM_2, ("factor = batch_size / (batch_size - 1)", "factor = 1")),
+        "the moving statistics updated": lambda: replaced(ALGORITHM_2, (
+            BN_IN_TRAINING_MODE, "activations = np.asarray(layer(activations, training=True))")),
+        "inference-mode passes": lambda: replaced(ALGORITHM_2, (
+            BN_IN_TRAINING_MODE, "activations = np.asarray(layer(activations, training=False))")),
+        "the partial last batch included": lambda: replaced(ALGORITHM_2, (
+            "for batch in np.split(order[:n_batches * batch_size], n_batches):",
+            "for batch in [order[start:start + batch_size] for start in range(0, len(X), batch_size)]:")),
+        "the one-pass whole-set estimate": lambda: (
+            "from bn_course.metrics import population_statistics\n\n\n"
+            "def algorithm_2_statistics(model, X, *, batch_size=32, seed=0):\n"
+            "    return population_statistics(model, X)\n"),
     },
     FOLD: {
         "folding into the wrong neighbour": lambda: replaced(FOLD, (
