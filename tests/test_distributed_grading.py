@@ -7,6 +7,7 @@ worker processes: the same scores as JOBS=1, and nothing lost when a worker proc
 import functools
 import os
 import shutil
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -276,6 +277,13 @@ def kill_my_worker_once(marker, parcel, release):
     os._exit(1)
 
 
+KILL_TEST_LIMIT = 1800  # seconds: 4 submissions on 2 workers take under 10 minutes even at load 25
+
+
+def stuck(signum, frame):
+    raise TimeoutError(f"the batch did not finish within {KILL_TEST_LIMIT} s after a worker was killed")
+
+
 @pytest.mark.full
 def test_a_worker_killed_mid_batch_loses_nothing(jobs_1_scores, released_course, tmp_path):
     from course import scores
@@ -283,10 +291,13 @@ def test_a_worker_killed_mid_batch_loses_nothing(jobs_1_scores, released_course,
     course = real_batch(released_course, tmp_path / "course")
     marker = tmp_path / "killed-a-worker"
     limits = {"timeout": 300, "memory_gb": 6, "budget": 1800, "isolate": True}
+    signal.signal(signal.SIGALRM, stuck)  # a batch left without workers waits for ever: fail instead
+    signal.alarm(KILL_TEST_LIMIT)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
         ledger = grade_course(course, [(student, ASSIGNMENT) for student in sorted(jobs_1_scores)], limits=limits,
                               client=client, grade=functools.partial(kill_my_worker_once, str(marker)))
+    signal.alarm(0)
     assert marker.exists(), "no worker was killed"
     assert sorted(student for student, _ in ledger.merged) == sorted(jobs_1_scores)
     assert scores(course, ASSIGNMENT) == jobs_1_scores
