@@ -20,8 +20,11 @@ training loop from scratch", made stateless):
   partial; training 'loss' and 'accuracy' are running means over the epoch weighted by batch size, as `fit`
   reports them; 'val_loss' and 'val_accuracy' are the test set in inference mode at every epoch end.
 
-Supported: keras.Sequential models built with a known input shape, of the layers in `SUPPORTED_LAYERS`,
-without regularizers or constraints, compiled (or not yet: `compile_model`'s defaults) with binary
+Supported: keras.Sequential models built with a known input shape, of the layers in `SUPPORTED_LAYERS` or
+their subclasses (the forward pass is the model's own `stateless_call`, so a subclass whose only extra state
+is non-trainable variables that it returns updated, such as a SeedGenerator's, trains as Keras would train it:
+`bn_course.landscape.NoisyBatchNormalization`, tested in tests/test_landscape.py), without regularizers or
+constraints, compiled (or not yet: `compile_model`'s defaults) with binary
 cross-entropy (sigmoid output) or sparse categorical cross-entropy (softmax output). Anything else raises an
 error naming what is not supported instead of training something different.
 
