@@ -13,8 +13,8 @@ What a BN network has learned, apart from the lag of its moving averages: `popul
 statistics* (Ioffe & Szegedy 2015, section 3.1 and Algorithm 2: the mean and unbiased variance of the layer's
 inputs over the training data, for the final weights) instead of its moving averages. Algorithm 2 estimates them
 by averaging over mini-batches of m examples passed in training mode, with the factor m / (m - 1); here the whole
-data set is one batch, so the factor is the sample variance's n / (n - 1) (notebook 01 computes both and
-compares them). Wu & Johnson (2021, "Rethinking 'Batch' in BatchNorm") call such post-training estimates
+data set is one batch, so the factor is the sample variance's n / (n - 1) (notebook 09 has the learner
+write Algorithm 2 and compares the two). Wu & Johnson (2021, "Rethinking 'Batch' in BatchNorm") call such post-training estimates
 "precise BN".
 """
 import contextlib
@@ -115,7 +115,7 @@ def population_statistics(model, X):
     function takes the whole set as one batch: the mean and the sample variance (ddof=1). The layers are done in
     order, each one's inputs computed in inference mode with the earlier BN layers already normalising with their
     population statistics (Algorithm 2 passes its batches in training mode instead; the two agree closely, see
-    notebook 01). The model is left as it was.
+    notebook 09). The model is left as it was.
     Raises ValueError for a model without BatchNormalization or fewer than 2 points.
     """
     with _population_statistics_in_place(model, X) as statistics:
