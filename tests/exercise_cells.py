@@ -1,6 +1,6 @@
 """Run an exercise's graded test cells against an answer, in-process, to see which of them fail.
 
-Cheaper than a round trip through nbgrader (tests/test_nbgrader_roundtrip.py does that for one wrong answer per
+Cheaper than a round trip through nbgrader (tests/test_grading_battery.py does that for one wrong answer per
 assignment): the source notebook's imports cell, every answer cell (the solution, or the answer given instead)
 and then each test cell run with `exec` in one namespace, and a test cell that raises is one that nbgrader
 scores 0. Hidden tests run too: their markers are comments.
