@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -56,7 +57,8 @@ DEFAULT_BUDGET = 1800  # seconds for one whole submission, even if every cell ha
 # Written by `nbgrader submit` beside the notebook, not by the student: nbgrader autograde reads the submission
 # time from timestamp.txt (late penalties), `nbgrader release_feedback` needs both beside the feedback page.
 KEPT_FILES = ("timestamp.txt", "submission_secret.txt")
-EDITOR_FOLDERS = {".ipynb_checkpoints", "__pycache__"}  # left by Jupyter and Python, not sent on purpose
+EDITOR_FOLDERS = {".ipynb_checkpoints", "__pycache__", "__MACOSX"}  # left by Jupyter, Python, macOS's zip
+ZIP_MEMBER_LIMIT = 64 * 2**20  # bytes, uncompressed: a notebook, not a data archive (or a zip bomb)
 MAX_SKIPPED_CELLS = 3  # cells that killed the kernel, skipped before grading gives up on a submission
 
 
@@ -75,10 +77,7 @@ def read_submission(course, student, assignment):
     received = sorted(str(path.relative_to(folder)) for path in folder.rglob("*")
                       if path.is_file() and not set(path.relative_to(folder).parts) & EDITOR_FOLDERS
                       and str(path.relative_to(folder)) not in KEPT_FILES)
-    # A browser or Jupyter may rename the file ("02-baseline (1).ipynb", "...-Copy1.ipynb"): a single notebook
-    # under another name is graded; with several, which one the student meant is not ours to guess.
-    notebooks = [name for name in received if name.endswith(".ipynb") and len(Path(name).parts) == 1]
-    graded_name = expected if expected in received else (notebooks[0] if len(notebooks) == 1 else None)
+    graded_name, found_at = located_notebook(folder, received, expected)
     extra = [name for name in received if name != graded_name]
     report = {"student": student, "assignment": assignment, "repairs": [], "problems": [], "missing": False}
     if extra:
@@ -89,11 +88,14 @@ def read_submission(course, student, assignment):
         report["problems"].insert(0, f"We did not find {expected} in your submission, so this assignment scored 0. "
                                   f"Files we received: {', '.join(received) or 'none'}.")
         return None, report
-    if graded_name != expected:
+    if found_at:
+        report["problems"].insert(0, f"We found your notebook at {found_at}, not as {expected} at the top of your "
+                                  f"submission; it was graded as {expected}. Next time hand in the .ipynb file itself.")
+    elif graded_name != expected:
         report["problems"].insert(0, f"Your notebook was named {graded_name}, not {expected}; it was graded as "
                                   f"{expected}. Keep the original name next time.")
     try:
-        notebook = nbformat.read(folder / graded_name, as_version=4)
+        notebook = nbformat.reads(notebook_text(folder, found_at or graded_name), as_version=4)
         release = nbformat.read(release_notebook(course, assignment), as_version=4)
         notebook, repairs = repair_notebook(notebook, release)
     except Exception as error:  # any unreadable file: the student must hear why, the batch goes on
@@ -103,6 +105,48 @@ def read_submission(course, student, assignment):
         return None, report
     report["repairs"] = as_dicts(repairs)
     return notebook, report
+
+
+def located_notebook(folder, received, expected):
+    """(name graded, where it was found or None) of the notebook to grade among `received` (paths under `folder`).
+
+    In order: `expected` at the top; else the one notebook at the top under another name (a browser or Jupyter
+    renamed it: "02-baseline (1).ipynb"); else the one notebook in a subfolder (an LMS download that keeps the
+    student's folder); else the one notebook inside the one .zip, found at "x.zip:inner.ipynb". Several
+    candidates at the first level that has any: which one the student meant is not ours to guess, (None, None).
+    """
+    if expected in received:
+        return expected, None
+    top = [name for name in received if name.endswith(".ipynb") and len(Path(name).parts) == 1]
+    if top:
+        return (top[0], None) if len(top) == 1 else (None, None)
+    nested = [name for name in received if name.endswith(".ipynb")]
+    if nested:
+        return (nested[0], nested[0]) if len(nested) == 1 else (None, None)
+    archives = [name for name in received if name.lower().endswith(".zip")]
+    if len(archives) != 1:
+        return None, None
+    try:
+        with zipfile.ZipFile(Path(folder) / archives[0]) as archive:
+            inside = [info.filename for info in archive.infolist() if info.filename.endswith(".ipynb")
+                      and not set(Path(info.filename).parts) & EDITOR_FOLDERS]
+    except zipfile.BadZipFile:
+        return None, None
+    if len(inside) != 1:
+        return None, None
+    return archives[0], f"{archives[0]}:{inside[0]}"
+
+
+def notebook_text(folder, location):
+    """The text of the notebook at `location` (a path under `folder`, or "x.zip:inner.ipynb" as located_notebook
+    writes it). Raises ValueError for a zip member larger than ZIP_MEMBER_LIMIT; nothing is extracted to disk."""
+    archive_name, _, member = location.partition(":") if ".zip:" in location.lower() else (location, "", "")
+    if not member:
+        return (Path(folder) / location).read_text(encoding="utf-8")
+    with zipfile.ZipFile(Path(folder) / archive_name) as archive:
+        if archive.getinfo(member).file_size > ZIP_MEMBER_LIMIT:
+            raise ValueError(f"{member} inside {archive_name} is larger than {ZIP_MEMBER_LIMIT // 2**20} MB")
+        return archive.read(member).decode("utf-8")
 
 
 def copy_kept_files(source, destination):

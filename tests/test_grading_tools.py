@@ -260,6 +260,37 @@ def test_a_single_renamed_notebook_is_graded(tmp_path):
     assert "notes.txt" in report["problems"][1]
 
 
+def test_a_notebook_in_an_lms_folder_or_zip_is_graded_and_a_zip_of_two_is_not(tmp_path):
+    import io
+    import zipfile
+
+    (tmp_path / "notebooks").symlink_to(ROOT / "notebooks")
+    text = nbformat.writes(completed(ASSIGNMENT))
+    nested = tmp_path / "submitted" / "dee" / ASSIGNMENT / "Dee Doe_42_assignsubmission_file_"
+    nested.mkdir(parents=True)
+    (nested / f"{ASSIGNMENT}.ipynb").write_text(text)
+
+    def zip_of(*names):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name in names:
+                archive.writestr(name, text)
+            archive.writestr("__MACOSX/._x.ipynb", "not a notebook")
+        return buffer.getvalue()
+
+    for student, names in (("eve", [f"{ASSIGNMENT}.ipynb"]), ("fay", ["a.ipynb", "b.ipynb"])):
+        folder = tmp_path / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / "work.zip").write_bytes(zip_of(*names))
+    notebook, report = read_submission(tmp_path, "dee", ASSIGNMENT)
+    assert notebook is not None and f"at Dee Doe_42_assignsubmission_file_/{ASSIGNMENT}.ipynb" in report["problems"][0]
+    notebook, report = read_submission(tmp_path, "eve", ASSIGNMENT)
+    assert notebook is not None and f"at work.zip:{ASSIGNMENT}.ipynb" in report["problems"][0]
+    assert len(report["problems"]) == 1  # the zip itself is not "also contained"
+    notebook, report = read_submission(tmp_path, "fay", ASSIGNMENT)
+    assert notebook is None and report["missing"] and "work.zip" in report["problems"][0]
+
+
 def test_unreadable_notebook_is_reported(tmp_path):
     folder = tmp_path / "submitted" / "bob" / ASSIGNMENT
     folder.mkdir(parents=True)
