@@ -7,8 +7,24 @@ scores 0. Hidden tests run too: their markers are comments.
 """
 import contextlib
 import io
+import re
 
 from course import ROOT, notebook_path, read_notebook
+
+# How a hidden test names the wrong answers it must catch, one comment line each: "# - name: what it does".
+NAMED = re.compile(r"^# - (?P<name>[^:\n]+)", re.MULTILINE)
+
+
+def named_wrong_answers(source):
+    """The names of the wrong answers a hidden test cell's comment lines name ("# - name: what it does")."""
+    return {match["name"].strip() for match in NAMED.finditer(source)}
+
+
+def exercise_failures(assignment, exercise, answer, *, setup=("code-02",)):
+    """Which of `exercise`'s two test cells (test_<exercise>_public, test_<exercise>_hidden) raise when its answer
+    cell (grade id `exercise`) holds `answer`."""
+    return failing_tests(assignment, (f"test_{exercise}_public", f"test_{exercise}_hidden"), {exercise: answer},
+                         setup=setup)
 
 
 def source_cells(assignment):

@@ -7,15 +7,13 @@ raises scores 0 in nbgrader, so the wrong answer loses points, and the learner s
 submitting. The correct solution must pass every test cell, so that a failure is the wrong answer's doing. The
 list in the notebook and the answers below must name the same mistakes.
 """
-import re
 
 import pytest
 
-from exercise_cells import failing_tests, source_cells
+from exercise_cells import exercise_failures, named_wrong_answers, source_cells
 
 ASSIGNMENT = "08-normalization-family"
 CELLS = source_cells(ASSIGNMENT)
-NAMED = re.compile(r"^# - (?P<name>[^:\n]+)", re.MULTILINE)  # "# - name: what it does"
 
 LAYER_NORM = "def layer_norm_forward(x, gamma, beta, *, epsilon=1e-3):\n"
 GROUP_NORM = "def group_norm_forward(x, gamma, beta, *, groups, epsilon=1e-3):\n"
@@ -114,13 +112,12 @@ WRONG_ANSWERS = {
 
 
 def failing_cells(exercise, answer):
-    """The test cells of `exercise` (public, hidden) that raise when its answer cell holds `answer`."""
-    return failing_tests(ASSIGNMENT, (f"test_{exercise}_public", f"test_{exercise}_hidden"), {exercise: answer})
+    return exercise_failures(ASSIGNMENT, exercise, answer)
 
 
 def test_the_notebook_names_exactly_the_wrong_answers_tested_here():
     for exercise, answers in WRONG_ANSWERS.items():
-        named = {match["name"].strip() for match in NAMED.finditer(CELLS[f"test_{exercise}_hidden"])}
+        named = named_wrong_answers(CELLS[f"test_{exercise}_hidden"])
         assert named == set(answers), f"{exercise}: named in the notebook {sorted(named)}, tested {sorted(answers)}"
 
 

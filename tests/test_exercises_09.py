@@ -12,11 +12,10 @@ import re
 
 import pytest
 
-from exercise_cells import failing_tests, source_cells
+from exercise_cells import exercise_failures, named_wrong_answers, source_cells
 
 ASSIGNMENT = "09-after-training"
 CELLS = source_cells(ASSIGNMENT)
-NAMED = re.compile(r"^# - (?P<name>[^:\n]+)", re.MULTILINE)  # "# - name: what it does"
 SOLUTION = re.compile(r"    ### BEGIN SOLUTION\n|        ### BEGIN SOLUTION\n|    ### END SOLUTION\n|        ### END SOLUTION\n")
 
 
@@ -95,14 +94,12 @@ WRONG_ANSWERS = {
 
 
 def failing_cells(exercise, answer):
-    """The test cells of `exercise` (public, hidden) that raise when its answer cell holds `answer`."""
-    return failing_tests(ASSIGNMENT, (f"test_{exercise}_public", f"test_{exercise}_hidden"), {exercise: answer},
-                         setup=("code-01",))
+    return exercise_failures(ASSIGNMENT, exercise, answer, setup=("code-01",))
 
 
 def test_the_notebook_names_exactly_the_wrong_answers_tested_here():
     for exercise, answers in WRONG_ANSWERS.items():
-        named = {match["name"].strip() for match in NAMED.finditer(CELLS[f"test_{exercise}_hidden"])}
+        named = named_wrong_answers(CELLS[f"test_{exercise}_hidden"])
         assert named == set(answers), f"{exercise}: named in the notebook {sorted(named)}, tested {sorted(answers)}"
 
 
