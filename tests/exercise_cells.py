@@ -20,6 +20,17 @@ def named_wrong_answers(source):
     return {match["name"].strip() for match in NAMED.finditer(source)}
 
 
+def naming_mismatches(cells, wrong_answers):
+    """{exercise: (named in its hidden test but not tested, tested but not named)} for each exercise of
+    `wrong_answers` ({exercise: {name: answer}}) whose hidden test cell in `cells` names other wrong answers."""
+    mismatches = {}
+    for exercise, answers in wrong_answers.items():
+        named = named_wrong_answers(cells[f"test_{exercise}_hidden"])
+        if named != set(answers):
+            mismatches[exercise] = (sorted(named - set(answers)), sorted(set(answers) - named))
+    return mismatches
+
+
 def exercise_failures(assignment, exercise, answer, *, setup=("code-02",)):
     """Which of `exercise`'s two test cells (test_<exercise>_public, test_<exercise>_hidden) raise when its answer
     cell (grade id `exercise`) holds `answer`."""
