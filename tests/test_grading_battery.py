@@ -78,12 +78,14 @@ def cases(select=lambda case: True, *, scored=False):
 
 
 def selected_cases(items):
-    """The cases named by the selected tests' `case` (one) or `cases` (several) parameters."""
+    """The cases named by the selected tests' `case` (one) or `cases` (several) parameters (other test files
+    have parameters of those names too: only a battery Case counts)."""
     named = {}
     for item in items:
         params = getattr(item, "callspec", None) and item.callspec.params
         for case in ([params["case"]] if params and "case" in params else []) + list((params or {}).get("cases", ())):
-            named[case.id] = case
+            if isinstance(case, Case):
+                named[case.id] = case
     return [case for case in CASES if case.id in named] or [case for case in CASES if case.smoke]
 
 
