@@ -12,6 +12,7 @@ import keras
 
 from bn_course.arguments import is_integer
 from bn_course.data import Dataset
+from bn_course.metrics import accuracy  # noqa: F401 (notebook 09 imports it from here)
 
 
 def shifted_dataset(data, *, scale, offset):
@@ -157,19 +158,6 @@ def standard_normal_inputs(n, features, *, random_state=0, dtype="float32"):
         if not is_integer(value) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}.")
     return np.random.default_rng(random_state).standard_normal((n, features)).astype(dtype)
-
-
-def accuracy(probabilities, y):
-    """The accuracy of sigmoid outputs `probabilities` (n,) or (n, 1) against labels `y` (n,) in {0, 1}: the
-    fraction of points where (probability > 0.5) equals the label, a float in [0, 1]. Raises ValueError when the
-    counts differ."""
-    predicted = np.asarray(probabilities).reshape(-1) > 0.5
-    labels = np.asarray(y).reshape(-1) > 0.5
-    if predicted.shape != labels.shape:
-        raise ValueError(f"one label per prediction expected; got {labels.size} labels for {predicted.size} "
-                         "predictions.")
-    return float(np.mean(predicted == labels))
-
 
 
 def train_side_by_side(make_network, data, *, seeds, epochs, batch_size, learning_rate, momentum=0.9):

@@ -136,15 +136,23 @@ def accuracy_with_population_statistics(model, X_statistics, X, y):
     Returns a float in [0, 1]. The model's moving statistics are restored afterwards. Raises ValueError when y
     does not hold one label per point of X.
     """
-    labels = np.asarray(y, dtype=float).reshape(-1)
     with _population_statistics_in_place(model, X_statistics):
-        outputs = np.asarray(model(np.asarray(X, dtype="float32"), training=False))
+        outputs = model(np.asarray(X, dtype="float32"), training=False)
+    return accuracy(outputs, y)
+
+
+def accuracy(outputs, y):
+    """The accuracy of a classifier's outputs against labels, as Keras counts it: sigmoid outputs of shape (n,) or
+    (n, 1) predict class 1 where > 0.5 (labels in {0, 1}: binary accuracy); softmax outputs of shape (n, classes),
+    classes >= 2, predict their argmax (integer labels: sparse categorical accuracy). Returns a float in [0, 1].
+    Raises ValueError when y does not hold one label per output."""
+    outputs, labels = np.asarray(outputs), np.asarray(y, dtype=float).reshape(-1)
     multi_class = outputs.ndim == 2 and outputs.shape[1] > 1
     predicted = np.argmax(outputs, axis=1) if multi_class else outputs.reshape(-1) > 0.5
     if predicted.shape != labels.shape:
-        raise ValueError(f"y must hold one label per point of X; got {labels.size} labels for {predicted.size} "
-                         "predictions.")
-    return float(np.mean(predicted == labels)) if multi_class else float(np.mean(predicted == (labels > 0.5)))
+        raise ValueError(f"y must hold one label per point of X (one label per prediction); got {labels.size} "
+                         f"labels for {predicted.size} predictions.")
+    return float(np.mean(predicted == (labels if multi_class else labels > 0.5)))
 
 
 @contextlib.contextmanager

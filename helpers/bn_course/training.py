@@ -3,6 +3,8 @@ import numpy as np
 
 import keras
 
+from bn_course.metrics import accuracy
+
 LEARNING_RATE = 0.01
 MOMENTUM = 0.9
 EPOCHS = 100
@@ -66,5 +68,4 @@ def fit_model(model, data, *, epochs=EPOCHS, batch_size=BATCH_SIZE, random_state
 
 def evaluate_accuracy(model, X, y):
     """Accuracy of `model` on (X, y) in inference mode (BN uses its moving statistics)."""
-    probabilities = model.predict(X, verbose=0).ravel()
-    return float(np.mean((probabilities > 0.5) == (np.asarray(y).ravel() > 0.5)))
+    return accuracy(model.predict(X, verbose=0), y)
