@@ -58,10 +58,37 @@ def test_tables_of_several_notebooks_merge_under_one_header():
     second = results_table(study, {"slow": "slow"}, notebook=3).data
     merged = readme_results.merged_table([executed_notebook(first), executed_notebook(second)])
     lines = merged.splitlines()
-    assert lines[:2] == first.splitlines()[:2] and len(lines) == 4
+    assert lines[1] == first.splitlines()[1] and len(lines) == 4
     assert "(the reference)" in lines[2] and lines[3].startswith("| slow | 3 |")
     with pytest.raises(ValueError, match="share one header"):
         readme_results.merged_table([executed_notebook(first), executed_notebook("| other |\n|---|\n| row |")])
+
+
+def test_each_difference_names_the_reference_of_its_own_notebook():
+    """Notebook 3 compares with its own baseline (not a row of its table); notebook 9 with its BN-after network,
+    the row its table marks "(the reference)": the header may no longer say every difference is from the
+    baseline, and each cell says from what."""
+    study = small_study()
+    own_baseline = results_table(study, {"slow": "slow"}, notebook=3).data
+    other_reference = results_table(study, {"slow": "09's reference", "baseline": "faster"}, notebook=9,
+                                    baseline="slow").data
+    header, _, third, reference, ninth = readme_results.merged_table(
+        [executed_notebook(own_baseline), executed_notebook(other_reference)]).splitlines()
+    assert "difference from the baseline" not in header
+    assert "| difference from the reference named in the cell (same notebook), paired by seed" in header
+    assert "| vs the baseline: +4.8 (" in third
+    assert reference.startswith("| 09's reference | 9 |") and "| (the reference) |" in reference
+    assert "| vs 09's reference: -4.8 (" in ninth
+
+
+def test_a_table_with_two_references_or_a_renamed_header_is_refused():
+    study = small_study()
+    two = results_table(study, {"baseline": "a"}, notebook=2).data + "\n| b | 2 | 4 | 1 | (the reference) | 0.8 |"
+    with pytest.raises(ValueError, match="2 rows"):
+        readme_results.merged_table([executed_notebook(two)])
+    renamed = results_table(study, {"slow": "slow"}, notebook=3).data.replace("from the baseline", "from X")
+    with pytest.raises(ValueError, match="column to rename"):
+        readme_results.merged_table([executed_notebook(renamed)])
 
 
 def test_only_the_part_between_the_markers_is_replaced():
