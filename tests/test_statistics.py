@@ -15,6 +15,7 @@ from sklearn.datasets import make_circles
 
 from bn_course.metrics import epochs_to_threshold, first_epoch_reaching, first_epoch_staying
 from bn_course.statistics import (
+    confidence_label,
     at_confidence,
     bayes_accuracy_circles,
     bayes_classifier_accuracy,
@@ -316,6 +317,15 @@ def test_family_wise_report_widens_every_interval_to_bonferroni():
     table = pd.DataFrame([first.as_row(), second.as_row()]).astype({"a_reached": "Int64", "b_reached": "Int64"})
     with pytest.raises(ValueError, match="family_wise"):
         comparison_report(table, family_wise=True)
+
+
+def test_a_bonferroni_level_prints_with_one_decimal():
+    """1 - 0.05 / 7 = 0.992857...: the lines say "99.3 % CI", not the float's digits."""
+    comparisons = [paired_difference([0, 0, 0, 0], [0.6, 1.2, 2.0, 2.6 + k], margin=1) for k in range(7)]
+    report = comparison_report(comparisons, family_wise=True)
+    assert "each interval at 99.3 % (Bonferroni" in report and "99.3 % CI [" in report
+    assert "99.28" not in report
+    assert confidence_label(0.95) == "95 %" and confidence_label(0.995) == "99.5 %"
 
 # --- the ceiling of the circles problem and the test set's error bar -------------------------------------------
 

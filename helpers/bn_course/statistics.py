@@ -261,6 +261,12 @@ def decide(ci_low, ci_high, margin, n):
     return f"{UNDECIDED} with {n} seeds"
 
 
+def confidence_label(confidence):
+    """A confidence as the course prints it: percent with at most one decimal and a unit, e.g. 0.95 -> "95 %",
+    1 - 0.05 / 7 -> "99.3 %" (an interval's level needs no more digits than that to be read)."""
+    return f"{round(confidence * 100, 1):g} %"
+
+
 def comparison_line(row, *, last_epoch=None):
     """One readable line for a paired comparison: "b - a, metric: mean unit, 95 % CI [low, high], n seeds paired;
     reached ...; margin +-m -> decision".
@@ -276,7 +282,7 @@ def comparison_line(row, *, last_epoch=None):
         metric += f" (censored at epoch {last_epoch})"
     n = row["n"]
     text = (f"{row['b']} - {row['a']}, {metric}: {row['mean_difference']:+.{digits}f}{f' {unit}' if unit else ''}, "
-            f"{row['confidence'] * 100:g} % CI [{row['ci_low']:+.{digits}f}, {row['ci_high']:+.{digits}f}], "
+            f"{confidence_label(row['confidence'])} CI [{row['ci_low']:+.{digits}f}, {row['ci_high']:+.{digits}f}], "
             f"{n} seeds paired")
     if not _is_missing(row["a_reached"]):
         text += f"; reached {row['a_reached']}/{n} ({row['a']}) vs {row['b_reached']}/{n} ({row['b']})"
@@ -301,9 +307,9 @@ def multiplicity_note(n_comparisons, confidence=0.95):
     if not is_integer(n_comparisons) or n_comparisons < 1:
         raise ValueError(f"n_comparisons must be a positive integer, the number of comparisons in the table; got "
                          f"{n_comparisons!r}.")
-    level, error = f"{confidence * 100:g} %", 1 - confidence
+    level, error = confidence_label(confidence), 1 - confidence
     if n_comparisons == 1:
-        return f"1 comparison; its {level} CI has a {error * 100:g} % chance to exclude 0 when nothing differs."
+        return f"1 comparison; its {level} CI has a {confidence_label(error)} chance to exclude 0 when nothing differs."
     return (f"{n_comparisons} comparisons, each with its own {level} CI (no family-wise adjustment): when nothing "
             f"differs, about {error:g} x {n_comparisons} = {error * n_comparisons:.2g} of them would read "
             f"\"a difference\" by chance.")
@@ -343,8 +349,8 @@ def comparison_report(comparisons, *, family_wise=False):
             raise ValueError("family_wise needs the PairedComparison objects (their per-pair differences); a "
                              "DataFrame of Study.comparisons holds only their intervals.")
         wide = 1 - (1 - confidence) / len(lines)
-        report.append(f"the same {len(lines)} decisions with each interval at {wide * 100:.1f} % (Bonferroni: all "
-                      f"{len(lines)} intervals hold at once with probability >= {confidence * 100:g} %):")
+        report.append(f"the same {len(lines)} decisions with each interval at {confidence_label(wide)} (Bonferroni: "
+                      f"all {len(lines)} intervals hold at once with probability >= {confidence_label(confidence)}):")
         report += [f"  {at_confidence(comparison, wide)}" for comparison in comparisons]
     return "\n".join(report)
 
