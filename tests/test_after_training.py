@@ -126,3 +126,32 @@ def test_side_by_side_training_refuses_no_seeds():
     with pytest.raises(ValueError, match="seed"):
         train_side_by_side(lambda: [L.Dense(1, activation="sigmoid")], load_circles(), seeds=[], epochs=1,
                            batch_size=8, learning_rate=0.1)
+
+
+def test_side_by_side_training_shows_each_seeds_network_after_every_epoch():
+    """epoch_end sees, after epochs 1, 2, 3, one network per seed in seed order; each is its branch as trained so far:
+    after the last epoch, its test accuracy is the one returned, and its weights and moving statistics changed from
+    one epoch to the next (they are the branch's, not a copy)."""
+    data = load_circles(n_samples=120, n_train=80)
+    seen = []
+
+    def network():
+        return [L.Dense(4, activation="relu"), L.BatchNormalization(), L.Dense(1, activation="sigmoid")]
+
+    def record(epoch, networks):
+        seen.append((epoch, len(networks), [accuracy(net(data.X_test, training=False), data.y_test) for net in networks],
+                     [[w.copy() for w in net.get_weights()] for net in networks]))
+
+    final = train_side_by_side(network, data, seeds=[0, 1], epochs=3, batch_size=16, learning_rate=0.05,
+                               epoch_end=record)
+    assert [(epoch, count) for epoch, count, *_ in seen] == [(1, 2), (2, 2), (3, 2)]
+    np.testing.assert_allclose(seen[-1][2], final)
+    for before, after in zip(seen[0][3], seen[1][3]):  # per seed: every weight array moved in epoch 2
+        assert all(not np.array_equal(a, b) for a, b in zip(before, after))
+    assert not all(np.array_equal(a, b) for a, b in zip(seen[-1][3][0], seen[-1][3][1]))  # two different seeds
+
+
+def test_side_by_side_training_refuses_an_epoch_end_that_is_not_callable():
+    with pytest.raises(TypeError, match="epoch_end"):
+        train_side_by_side(lambda: [L.Dense(1, activation="sigmoid")], load_circles(), seeds=[0], epochs=1,
+                           batch_size=8, learning_rate=0.1, epoch_end="print")

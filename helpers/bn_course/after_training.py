@@ -160,7 +160,8 @@ def standard_normal_inputs(n, features, *, random_state=0, dtype="float32"):
     return np.random.default_rng(random_state).standard_normal((n, features)).astype(dtype)
 
 
-def train_side_by_side(make_network, data, *, seeds, epochs, batch_size, learning_rate, momentum=0.9):
+def train_side_by_side(make_network, data, *, seeds, epochs, batch_size, learning_rate, momentum=0.9,
+                       epoch_end=None):
     """Train one network per seed, side by side in one Keras model, with `model.fit`; return each one's final test
     accuracy (inference mode), a float array (len(seeds),) in seed order.
 
@@ -177,7 +178,12 @@ def train_side_by_side(make_network, data, *, seeds, epochs, batch_size, learnin
     - data: a `bn_course.data.Dataset` with labels in {0, 1}; seeds: a non-empty list of ints.
     - epochs, batch_size: positive integers, as in `model.fit` (the training set is reshuffled every epoch).
     - learning_rate, momentum: of SGD for each network.
-    Raises ValueError for an empty list of seeds or bad counts.
+    - epoch_end: None, or a callable `epoch_end(epoch, networks)` run after every epoch (epoch 1-based, as Keras
+      prints it), for measurements fit's metrics do not make (e.g. the accuracy with population statistics):
+      `networks` is a list of S keras.Sequential, `networks[s]` the network of `seeds[s]` at that point of
+      training (it shares the branch's layers, so its weights and moving statistics are the branch's). Its
+      return value is ignored; it must not change the weights.
+    Raises ValueError for an empty list of seeds or bad counts, TypeError for an epoch_end that is not callable.
     """
     from bn_course.training import set_seed
 
@@ -187,19 +193,25 @@ def train_side_by_side(make_network, data, *, seeds, epochs, batch_size, learnin
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
         if not is_integer(value) or value < 1:
             raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+    if epoch_end is not None and not callable(epoch_end):
+        raise TypeError(f"epoch_end must be None or a callable epoch_end(epoch, networks); got {epoch_end!r}.")
     inputs = keras.Input(shape=data.X_train.shape[1:])
-    branches = []
+    branches, networks = [], []
     for seed in seeds:
         set_seed(seed)
+        layers = make_network()
         outputs = inputs
-        for layer in make_network():
+        for layer in layers:
             outputs = layer(outputs)
         branches.append(outputs)
+        networks.append(keras.Sequential([keras.Input(shape=data.X_train.shape[1:]), *layers]))
     model = keras.Model(inputs, keras.layers.Concatenate()(branches) if len(branches) > 1 else branches[0])
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate * len(seeds), momentum=momentum),
                   loss="binary_crossentropy", steps_per_execution=-(-len(data.X_train) // batch_size))
     set_seed(seeds[0])
     tiled = np.repeat(np.asarray(data.y_train, np.float32).reshape(-1, 1), len(seeds), axis=1)
-    model.fit(data.X_train, tiled, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0)
+    callbacks = [] if epoch_end is None else [
+        keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epoch_end(epoch + 1, networks))]
+    model.fit(data.X_train, tiled, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=callbacks)
     predicted = np.asarray(model(data.X_test, training=False)) > 0.5
     return np.mean(predicted == (np.asarray(data.y_test).reshape(-1, 1) > 0.5), axis=0).astype(float)
