@@ -139,8 +139,8 @@ def test_side_by_side_training_shows_each_seeds_network_after_every_epoch():
         return [L.Dense(4, activation="relu"), L.BatchNormalization(), L.Dense(1, activation="sigmoid")]
 
     def record(epoch, networks):
-        seen.append((epoch, len(networks), [accuracy(net(data.X_test, training=False), data.y_test) for net in networks],
-                     [[w.copy() for w in net.get_weights()] for net in networks]))
+        accuracies = [accuracy(net(data.X_test, training=False), data.y_test) for net in networks]
+        seen.append((epoch, len(networks), accuracies, [[w.copy() for w in net.get_weights()] for net in networks]))
 
     final = train_side_by_side(network, data, seeds=[0, 1], epochs=3, batch_size=16, learning_rate=0.05,
                                epoch_end=record)

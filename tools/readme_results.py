@@ -21,7 +21,8 @@ END = "<!-- end of the results table -->"
 DIFFERENCE_COLUMN = 4  # configuration | notebook | seeds | speed | difference | final accuracy
 REFERENCE = "(the reference)"
 OWN_BASELINE = "the baseline"
-HEADER_FROM, HEADER_TO = "difference from the baseline,", "difference from the reference named in the cell (same notebook),"
+HEADER_FROM = "difference from the baseline,"  # as bn_course.results.HEADER writes it
+HEADER_TO = "difference from the reference named in the cell (same notebook),"
 
 
 def tagged_tables(notebook):
