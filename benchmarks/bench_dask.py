@@ -49,7 +49,7 @@ def grade(course, assignment, workers, folder):
     before, load_before, start = uptime(), os.getloadavg()[0], time.perf_counter()
     reports = autograde(copy, [assignment], jobs=workers)
     seconds = time.perf_counter() - start
-    statuses = sorted({report.get("status") for report in reports})
+    statuses = sorted({str(report.status) for report in reports})
     shutil.rmtree(copy, ignore_errors=True)
     return {"workers": workers, "seconds": seconds, "per_minute": 60 * len(reports) / seconds, "statuses": statuses,
             "load": (load_before, os.getloadavg()[0]), "uptime": (before, uptime())}

@@ -74,7 +74,7 @@ def grade_once(isolated, assignment, released):
         submit(course, "complete", assignment, completed(assignment, root=course))
         start = time.perf_counter()
         (report,) = autograde(course, [assignment], isolate=isolated)
-        assert report["status"] == "ok", report
+        assert report.status == "ok", report
         return time.perf_counter() - start
 
 

@@ -8,9 +8,9 @@ submission a Parcel (the files of submitted/<student>/<assignment>/ but the exch
 assignment a Release (the released notebook and its files, nbgrader_config.py, the helpers the assignment was
 released with, and the assignment's definition from the gradebook, hidden tests included, with every student
 removed: the course's gradebook never leaves). A worker lays these out as a small course in a temporary folder and grades it exactly
-as a submission of the real course (grading.autograde.grade_submission: repair, sandbox, limits, report), then
+as a submission of the real course (grading.run.grade_submission: repair, sandbox, limits, report), then
 returns a Graded: the report, the sandbox's gradebook (the fragment that holds this one submission) and the
-graded folder. The client merges each Graded into the course (grading.autograde.collect) under one lock,
+graded folder. The client merges each Graded into the course (grading.merge.collect) under one lock,
 exactly once per submission and task token, however often Dask ran the task. A task that fails (an exception
 after its retries, or KilledWorker: every worker that ran it died) is reported for its submission in plain
 words and scores 0, like any submission grading could not finish; the batch goes on, and the submission stays
@@ -26,6 +26,7 @@ import socket
 import sqlite3
 import tempfile
 import threading
+import time
 import uuid
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -35,23 +36,28 @@ from distributed import Client, LocalCluster, as_completed
 from distributed.scheduler import KilledWorker
 from nbgrader.api import Gradebook
 
-from grading.autograde import collect, grade_submission
-from grading.course import release_notebook
+from grading.course import autograded_folder, gradebook_file, release_folder, submitted_folder
+from grading.merge import collect
 from grading.release import provide_helpers
+from grading.report import Report
+from grading.run import grade_submission
 from grading.sandbox import isolation_problem
 
 # The exchange's proof that feedback goes back to whoever submitted (nbgrader release_feedback): grading does not
 # need it, and collect() restores it from submitted/ on this machine.
 STAYS_HERE = {"submission_secret.txt"}
 RETRIES = 1  # a task that raised runs once more (maybe on another worker) before its submission is reported
-WORKER_WAIT = 120  # seconds to wait for the first worker of an existing cluster
+# Seconds a batch waits while its cluster has no worker (an existing cluster's first one; every worker lost
+# mid-batch) before it stops: long enough for a nanny or a job queue to start a worker again.
+WORKER_WAIT = 300
+POLL = 1  # seconds between looks at the cluster while no result is ready
 
 
 @dataclass(frozen=True)
 class Release:
     """What every task of one assignment needs, sent to the workers once: {relative path: bytes} files."""
     assignment: str
-    course_files: dict  # nbgrader_config.py, notebooks/<assignment>/..., gradebook.db (no student in it)
+    course_files: dict  # nbgrader_config.py, the release folder's files, the gradebook (no student in it)
     helpers: dict  # the bn_course package the assignment was released with
     helpers_sentence: str  # which helpers those are, for the report
 
@@ -74,13 +80,26 @@ class Graded:
     student: str
     assignment: str
     token: str
-    report: dict
+    report: Report
     gradebook: bytes = None  # the sandbox's gradebook.db
     autograded: dict = None  # {path relative to autograded/<student>/<assignment>/: bytes}
 
 
 class SandboxRefused(RuntimeError):
     """A worker without a working sandbox was asked to grade, and unsandboxed grading was not allowed."""
+
+
+class NoWorkers(RuntimeError):
+    """The cluster had no worker for `seconds`: the submissions `unfinished` [(student, assignment)] were not
+    graded, and nothing of theirs (gradebook, autograded/, report, feedback) was changed."""
+
+    def __init__(self, seconds, unfinished):
+        self.seconds, self.unfinished = seconds, sorted(unfinished)
+        self.sentence = (f"no Dask worker available for {seconds:g} s, so it was not graded; its earlier results and "
+                         "feedback are untouched")
+        super().__init__(f"no Dask worker available for {seconds:g} s: {len(self.unfinished)} submission(s) were not "
+                         "graded (their earlier results and feedback are untouched); start workers, or a new cluster, "
+                         "and run `make autograde` again")
 
 
 # --- files as bytes ------------------------------------------------------------------------------------------------
@@ -107,7 +126,7 @@ def write_files(files, folder):
 def assignment_gradebook(course, assignment, destination):
     """Copy the course's gradebook to `destination` with every student and every other assignment removed, then
     compacted (SQLite keeps deleted rows in free pages until VACUUM): the definition of `assignment` only."""
-    shutil.copy2(Path(course) / "gradebook.db", destination)
+    shutil.copy2(gradebook_file(course), destination)
     with Gradebook(f"sqlite:///{destination}") as gradebook:
         for student in gradebook.students:
             gradebook.remove_student(student.id)
@@ -122,20 +141,20 @@ def assignment_gradebook(course, assignment, destination):
 
 def pack_release(course, assignment):
     """The Release of `assignment` in course `course`."""
-    course = Path(course)
+    course = Path(course).resolve()
     with tempfile.TemporaryDirectory(prefix="grading-release-") as work:
         work = Path(work)
         assignment_gradebook(course, assignment, work / "gradebook.db")
         sentence = provide_helpers(course, assignment, work / "lib")
-        release_folder = release_notebook(course, assignment).parent
+        released = release_folder(course, assignment)
         course_files = {"nbgrader_config.py": (course / "nbgrader_config.py").read_bytes(),
-                        "gradebook.db": (work / "gradebook.db").read_bytes(),
-                        **{f"notebooks/{assignment}/{name}": data for name, data in read_files(release_folder).items()}}
+                        str(gradebook_file(course).relative_to(course)): (work / "gradebook.db").read_bytes(),
+                        **{str(released.relative_to(course) / name): data for name, data in read_files(released).items()}}
         return Release(assignment, course_files, read_files(work / "lib" / "bn_course"), sentence)
 
 
 def pack_submission(course, student, assignment, token, *, limits, require_sandbox):
-    files = read_files(Path(course) / "submitted" / student / assignment)
+    files = read_files(submitted_folder(course, student, assignment))
     return Parcel(student, assignment, token, {name: data for name, data in files.items() if name not in STAYS_HERE},
                   dict(limits), (str(Path(course).resolve()),), require_sandbox)
 
@@ -155,7 +174,7 @@ def grade_parcel(parcel, release):
     try:
         course = work / "course"
         write_files(release.course_files, course)
-        write_files(parcel.files, course / "submitted" / parcel.student / parcel.assignment)
+        write_files(parcel.files, submitted_folder(course, parcel.student, parcel.assignment))
 
         def released_helpers(_course, _assignment, lib):
             write_files(release.helpers, Path(lib) / "bn_course")
@@ -165,7 +184,7 @@ def grade_parcel(parcel, release):
                                        hide=parcel.hide, **parcel.limits)
         if top is None:
             return Graded(parcel.student, parcel.assignment, parcel.token, report)
-        graded = top / "course" / "autograded" / parcel.student / parcel.assignment
+        graded = autograded_folder(top / "course", parcel.student, parcel.assignment)
         try:
             return Graded(parcel.student, parcel.assignment, parcel.token, report, (top / "gradebook.db").read_bytes(),
                           read_files(graded) if graded.is_dir() else None)
@@ -178,15 +197,19 @@ def grade_parcel(parcel, release):
 # --- the client merges, exactly once ----------------------------------------------------------------------------------
 
 def merge_graded(course, graded):
-    """Merge a Graded into the course: gradebook, autograded/ folder and report (grading.autograde.collect)."""
-    graded.report["task"] = graded.token
+    """Merge a Graded into the course: gradebook, autograded/ folder and report (grading.merge.collect)."""
+    graded.report.task = graded.token
     if graded.gradebook is None:
         collect(course, graded.student, graded.assignment, None, graded.report)
         return
     top = Path(tempfile.mkdtemp(prefix="grading-merge-"))  # the layout collect() reads; it removes the folder
     (top / "gradebook.db").write_bytes(graded.gradebook)
+    (top / "course").mkdir()
+    configuration = Path(course) / "nbgrader_config.py"
+    if configuration.exists():  # the course's layout (without the file, nbgrader's defaults for both)
+        shutil.copy2(configuration, top / "course" / "nbgrader_config.py")
     if graded.autograded is not None:
-        write_files(graded.autograded, top / "course" / "autograded" / graded.student / graded.assignment)
+        write_files(graded.autograded, autograded_folder(top / "course", graded.student, graded.assignment))
     collect(course, graded.student, graded.assignment, top, graded.report)
 
 
@@ -231,8 +254,8 @@ def failure_sentence(error):
 
 def failed(parcel, error):
     """A Graded that only reports why the task of `parcel` failed (the submission scores 0 until graded again)."""
-    report = {"student": parcel.student, "assignment": parcel.assignment, "repairs": [], "missing": False,
-              "status": "error", "problems": [failure_sentence(error)], "log": f"{type(error).__name__}: {error}"}
+    report = Report(parcel.student, parcel.assignment, status="error", problems=[failure_sentence(error)],
+                    log=f"{type(error).__name__}: {error}")
     return Graded(parcel.student, parcel.assignment, parcel.token, report)
 
 
@@ -245,9 +268,13 @@ def task_key(parcel):
     return f"grade {parcel.assignment} {parcel.student} {parcel.token}"
 
 
-def grade_batch(client, parcels, releases, merge, *, grade=grade_parcel, retries=RETRIES):
+def grade_batch(client, parcels, releases, merge, *, grade=grade_parcel, retries=RETRIES, worker_wait=WORKER_WAIT):
     """Grade every Parcel on `client`'s workers (one task each), merging each result as it arrives through one
-    MergeLedger; return the ledger. `releases`: {assignment: Release}; `grade(parcel, release)` runs on a worker."""
+    MergeLedger; return the ledger. `releases`: {assignment: Release}; `grade(parcel, release)` runs on a worker.
+
+    Raises NoWorkers when the cluster had no worker for `worker_wait` seconds while tasks were left: what was
+    graded is merged, the tasks left are cancelled and their submissions not touched.
+    """
     # Each Release is a task's result, not scattered data: a worker that dies holding it takes scattered data with it
     # for good, while a task's result is computed again from the graph, which keeps the Release.
     shared = {assignment: client.submit(unpacked, release, key=f"release {assignment} {uuid.uuid4().hex[:12]}")
@@ -258,14 +285,39 @@ def grade_batch(client, parcels, releases, merge, *, grade=grade_parcel, retries
     for future, parcel in submitted:
         parcel_of.setdefault(id(future), parcel)
     ledger = MergeLedger(merge)
-    for future in as_completed([future for future, _ in submitted]):
+
+    def deliver(future):
         parcel = parcel_of[id(future)]
         try:
             result = future.result()
         except Exception as error:  # noqa: BLE001 -- any failure of the task is this submission's report
             result = failed(parcel, error)
         ledger.deliver(result)
+
+    # as_completed watches the futures on their own client's loop (by default it takes the default client's)
+    pending = as_completed([future for future, _ in submitted], loop=client.loop)
+    alone_since = None  # when the cluster was first seen without any worker, or None while it has one
+    while not pending.is_empty():
+        ready = pending.next_batch(block=False)
+        for future in ready:
+            deliver(future)
+        if ready:
+            continue
+        alone_since = None if has_workers(client) else alone_since or time.monotonic()
+        if alone_since is not None and time.monotonic() - alone_since >= worker_wait:
+            for future in pending.next_batch(block=False):  # finished while we looked
+                deliver(future)
+            left = [(future, parcel) for future, parcel in submitted if not future.done()]
+            client.cancel([future for future, _ in left])
+            raise NoWorkers(worker_wait, {(parcel.student, parcel.assignment) for _, parcel in left
+                                          if (parcel.student, parcel.assignment) not in ledger.merged})
+        time.sleep(POLL)
     return ledger
+
+
+def has_workers(client):
+    """Whether the cluster of `client` has a worker connected now."""
+    return bool(client.scheduler_info(n_workers=1)["workers"])
 
 
 # --- the cluster ---------------------------------------------------------------------------------------------------
@@ -276,7 +328,6 @@ def dask_client(scheduler=None, jobs=1):
     of a new LocalCluster of `jobs` worker processes with one thread each, on this machine only."""
     if scheduler:
         with Client(scheduler) as client:
-            client.wait_for_workers(1, timeout=WORKER_WAIT)
             yield client
         return
     # No memory limit: the worker only passes bytes along; nbgrader and its kernel, the processes that could grow,
@@ -294,15 +345,19 @@ def unsandboxed_workers(client):
 
 
 def grade_course(course, work, *, limits, scheduler=None, jobs=1, require_sandbox=False, client=None,
-                 grade=grade_parcel):
+                 grade=grade_parcel, worker_wait=WORKER_WAIT):
     """Grade the submissions `work` [(student, assignment)] of `course` on Dask and merge them into it; return
     the MergeLedger.
 
     `client`: an open Client to use instead of the one `scheduler` and `jobs` describe. `require_sandbox`: raise
     SandboxRefused, before anything is graded, when a connected worker has no working sandbox (and make every
-    task refuse on such a worker).
+    task refuse on such a worker). Raises NoWorkers when the cluster had no worker for `worker_wait` seconds.
     """
     with (dask_client(scheduler, jobs) if client is None else nullcontext(client)) as client:
+        try:
+            client.wait_for_workers(1, timeout=worker_wait)  # an existing cluster's first worker
+        except TimeoutError as error:
+            raise NoWorkers(worker_wait, work) from error
         if require_sandbox and limits.get("isolate", True):
             missing = unsandboxed_workers(client)
             if missing:
@@ -313,4 +368,5 @@ def grade_course(course, work, *, limits, scheduler=None, jobs=1, require_sandbo
         parcels = [pack_submission(course, student, assignment, f"{batch}-{assignment}-{student}", limits=limits,
                                    require_sandbox=require_sandbox) for student, assignment in work]
         releases = {assignment: pack_release(course, assignment) for assignment in sorted({a for _, a in work})}
-        return grade_batch(client, parcels, releases, lambda graded: merge_graded(course, graded), grade=grade)
+        return grade_batch(client, parcels, releases, lambda graded: merge_graded(course, graded), grade=grade,
+                           worker_wait=worker_wait)

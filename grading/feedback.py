@@ -35,25 +35,34 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from grading.autograde import copy_kept_files
-from grading.course import PACKAGE_PARENT, assignments, nbgrader_env, read_report, run_nbgrader, submissions
+from grading.course import (PACKAGE_PARENT, assignments, copy_kept_files, feedback_folder, gradebook_url, nbgrader_env,
+                            release_notebook, run_nbgrader, submissions, submitted_folder)
+from grading.report import read_report
 
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 HIDDEN_NOTE = "# (The code of the hidden tests is not shown.)"
 
 
-def without_hidden_tests(source):
-    """`source` with each hidden test region replaced by HIDDEN_NOTE."""
-    kept, hidden = [], False
-    for line in source.splitlines():
+def hidden_regions(source):
+    """Each line of cell source `source` with its place: BEGIN or END for a marker line (`### BEGIN HIDDEN TESTS`,
+    `### END HIDDEN TESTS`), True inside a hidden test region, False outside. The one parser of hidden regions:
+    the feedback page, the leak checks and the tests all read them through it."""
+    hidden = False
+    for line in (source or "").splitlines():
         if BEGIN in line:
             hidden = True
-            kept.append(HIDDEN_NOTE)
+            yield line, BEGIN
         elif END in line:
             hidden = False
-        elif not hidden:
-            kept.append(line)
-    return "\n".join(kept)
+            yield line, END
+        else:
+            yield line, hidden
+
+
+def without_hidden_tests(source):
+    """`source` with each hidden test region replaced by HIDDEN_NOTE."""
+    return "\n".join(HIDDEN_NOTE if place == BEGIN else line for line, place in hidden_regions(source)
+                     if place is False or place == BEGIN)
 
 
 def outcome_only(outputs):
@@ -89,12 +98,12 @@ class GradingNotes(NbGraderPreprocessor):
 
 def notes_markdown(report):
     lines = ["## Notes from grading", ""]
-    repairs = [repair["message"] for repair in report["repairs"]]
+    repairs = [repair.message for repair in report.repairs]
     if repairs:
         lines += ["**What we repaired before grading:**", ""] + [f"- {message}" for message in repairs] + [""]
-    if report["problems"]:
-        lines += ["**What happened while grading:**", ""] + [f"- {problem}" for problem in report["problems"]]
-    if not repairs and not report["problems"]:
+    if report.problems:
+        lines += ["**What happened while grading:**", ""] + [f"- {problem}" for problem in report.problems]
+    if not repairs and not report.problems:
         lines.append("Your notebook ran from top to bottom without problems.")
     return "\n".join(lines)
 
@@ -105,9 +114,9 @@ def missing_page(report, score, max_score, *, reason, results=()):
     rows = "".join(f"<tr><td>{html.escape(name)}</td><td>{points:g} / {maximum:g}</td></tr>" for name, points, maximum in results)
     table = f"<h2>Results per test</h2><table><tr><th>test</th><th>points</th></tr>{rows}</table>" if rows else ""
     items = "".join(f"<li>{html.escape(note)}</li>" for note in
-                    [repair["message"] for repair in report["repairs"] if repair["message"]] + report["problems"])
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(report['assignment'])}</title></head><body>"
-            f"<h1>{html.escape(report['assignment'])} — feedback for {html.escape(report['student'])}</h1>"
+                    [repair.message for repair in report.repairs if repair.message] + report.problems)
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(report.assignment)}</title></head><body>"
+            f"<h1>{html.escape(report.assignment)} — feedback for {html.escape(report.student)}</h1>"
             f"<p><strong>Why this page is short:</strong> {html.escape(reason)}</p>"
             f"<p>Score: {score:g} / {max_score:g}</p>{table}<h2>Notes from grading</h2><ul>{items}</ul></body></html>")
 
@@ -116,20 +125,13 @@ def hidden_test_lines(sources, *, min_length=12):
     """The lines (stripped) between `### BEGIN HIDDEN TESTS` and `### END HIDDEN TESTS` in the cell sources
     `sources`, of at least `min_length` characters (shorter ones, like `assert ok`, say nothing). The one parser
     of hidden regions for the leak checks, grading's and the tests'."""
-    found = set()
-    for source in sources:
-        hidden = False
-        for line in (source or "").splitlines():
-            if BEGIN in line or END in line:
-                hidden = BEGIN in line
-            elif hidden and len(line.strip()) >= min_length:
-                found.add(line.strip())
-    return found
+    return {line.strip() for source in sources for line, place in hidden_regions(source)
+            if place is True and len(line.strip()) >= min_length}
 
 
 def hidden_lines(course, assignment):
     """The lines of hidden test code of `assignment`, from the gradebook."""
-    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gradebook:
+    with Gradebook(gradebook_url(course)) as gradebook:
         return hidden_test_lines(cell.source for notebook in gradebook.find_assignment(assignment).notebooks
                                  for cell in notebook.source_cells)
 
@@ -159,7 +161,7 @@ def leaks(page, secret_lines, public_text="", own_lines=frozenset()):
 
 def submitted_notebooks(course, student, assignment):
     """The paths of the notebooks the student handed in for `assignment` (top level of the submission)."""
-    return sorted((Path(course) / "submitted" / student / assignment).glob("*.ipynb"))
+    return sorted(submitted_folder(course, student, assignment).glob("*.ipynb"))
 
 
 def submitted_lines(course, student, assignment):
@@ -203,11 +205,11 @@ def ready_for_the_exchange(course, student, assignment):
     A submission collected from nbgrader's exchange holds submission_secret.txt (and timestamp.txt), which
     release_feedback reads beside the page; it releases each page under a hash of the secret and the page's name,
     and the student's fetch_feedback looks for the names of the notebooks the student submitted. So a renamed
-    notebook (graded as the assignment's, grading.autograde.read_submission) gets a copy of its page under the
+    notebook (graded as the assignment's, grading.submission.read_submission) gets a copy of its page under the
     name it was submitted with. A submission from an LMS download (no secret) is left as it is.
     """
-    submitted = Path(course) / "submitted" / student / assignment
-    folder = Path(course) / "feedback" / student / assignment
+    submitted = submitted_folder(course, student, assignment)
+    folder = feedback_folder(course, student, assignment)
     page = folder / f"{assignment}.html"
     if not page.exists() or not (submitted / "submission_secret.txt").is_file():
         return []
@@ -220,10 +222,10 @@ def ready_for_the_exchange(course, student, assignment):
 
 
 def write_missing_page(course, student, assignment, *, reason):
-    path = Path(course) / "feedback" / student / assignment / f"{assignment}.html"
+    path = feedback_folder(course, student, assignment) / f"{assignment}.html"
     report = read_report(course, student, assignment)
     if not path.exists() and report:
-        with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gradebook:
+        with Gradebook(gradebook_url(course)) as gradebook:
             submission = gradebook.find_submission(assignment, student)
             score, max_score = submission.score, submission.max_score
             results = [(grade.name, grade.score, grade.max_score) for notebook in submission.notebooks
@@ -236,7 +238,7 @@ def write_missing_page(course, student, assignment, *, reason):
 def check_no_leaks(course, assignment, written):
     """Delete every feedback file of `assignment` that shows hidden test code; return the deleted paths."""
     secrets = hidden_lines(course, assignment)
-    release = nbformat.read(Path(course) / "notebooks" / assignment / f"{assignment}.ipynb", as_version=4)
+    release = nbformat.read(release_notebook(course, assignment), as_version=4)
     public_text = "\n".join(cell.source for cell in release.cells)
     deleted = []
     for (student, name), path in written.items():

@@ -1,14 +1,18 @@
-"""Copy automatic grading results from a sandbox's gradebook into the course's gradebook.
+"""Merge one graded sandbox into the course: its gradebook's automatic results, its graded folder, its Report.
 
-Only what `nbgrader autograde` writes is copied (automatic scores and comments, whether a manual grade is
+`collect` is the one way a graded submission enters the course (with JOBS=1, N or on Dask workers alike). Of the
+gradebook, only what `nbgrader autograde` writes is copied (automatic scores and comments, whether a manual grade is
 needed, the timestamp and late penalty): manual scores, manual comments and extra credit that the instructor
 already gave in the course's gradebook are kept.
 """
+import shutil
 import warnings
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
+from grading.course import autograded_folder, copy_kept_files, gradebook_url, submitted_folder
+from grading.report import NOTHING_RECORDED, write_report
 
 
 def _quiet(function):
@@ -49,3 +53,25 @@ def record_missing(target_url, assignment, student):
             for grade in notebook.grades:
                 grade.auto_score, grade.needs_manual_grade = 0, False
         target.db.commit()
+
+
+def collect(course, student, assignment, top, report):
+    """Merge one graded sandbox into the course (gradebook, autograded/ folder, report); remove the sandbox."""
+    target_url = gradebook_url(course)
+    if top is None:
+        record_missing(target_url, assignment, student)
+    else:
+        try:
+            merge_submission(f"sqlite:///{top / 'gradebook.db'}", target_url, assignment, student)
+        except MissingEntry:  # nbgrader was stopped before it recorded the submission (e.g. killed at start-up)
+            record_missing(target_url, assignment, student)
+            report.problems.append(NOTHING_RECORDED)
+        destination = autograded_folder(course, student, assignment)
+        shutil.rmtree(destination, ignore_errors=True)
+        graded = autograded_folder(top / "course", student, assignment)
+        if graded.exists():
+            shutil.copytree(graded, destination)
+            # the kernel could change its folder: the exchange's files come from the collected submission
+            copy_kept_files(submitted_folder(course, student, assignment), destination)
+        shutil.rmtree(top, ignore_errors=True)
+    write_report(course, report)

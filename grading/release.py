@@ -5,8 +5,8 @@
 Students work against the `bn_course` helpers of the day the assignment was released. If the helpers change
 mid-term (a new check, a fixed message), grading an older assignment with the new ones could change its
 scores. So `make release` records, per assignment, the helpers' version and the git tree of
-`helpers/bn_course` at release in RECORD (committed with the release), and grading extracts that tree with
-`git archive` into each sandbox. Without a record or without git (a course copied without its history),
+`helpers/bn_course` at release in RECORD of the release folder (notebooks/.helpers-release.json, committed
+with the release), and grading extracts that tree with `git archive` into each sandbox. Without a record or without git (a course copied without its history),
 grading uses the current helpers and the report says so.
 """
 import argparse
@@ -20,7 +20,9 @@ import tarfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-RECORD = Path("notebooks") / ".helpers-release.json"
+from grading.course import step_root
+
+RECORD = ".helpers-release.json"  # in the release folder (CourseDirectory.release_directory)
 HELPERS = "helpers/bn_course"
 
 
@@ -45,8 +47,12 @@ def helpers_version(helpers_folder):
     return found.group(1) if found else "unknown"
 
 
+def record_path(course):
+    return step_root(course, "release_directory") / RECORD
+
+
 def read_record(course):
-    path = Path(course) / RECORD
+    path = record_path(course)
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -67,7 +73,7 @@ def record_release(course, assignment):
     entry = {"version": helpers_version(course / HELPERS), "tree": tree,
              "released": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     record = {**read_record(course), assignment: entry}
-    (course / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    record_path(course).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return entry
 
 

@@ -20,7 +20,7 @@ see what would change.
 import argparse
 import copy
 import difflib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import nbformat
 
@@ -266,10 +266,6 @@ def repair_notebook(submission, release):
     notebook.nbformat, notebook.nbformat_minor = 4, max(notebook.get("nbformat_minor", 0), 5)
     _unique_ids(notebook.cells)
     return notebook, _summarise_metadata(repairs)
-
-
-def as_dicts(repairs):
-    return [asdict(repair) for repair in repairs]
 
 
 def main(argv=None):

@@ -1,4 +1,9 @@
-"""Isolated grading kernels: ipykernel inside bubblewrap (`bwrap`), started by nbgrader through a kernelspec.
+"""The sandbox of one submission: a small temporary course of its own, and its kernel isolated in bubblewrap.
+
+`build_sandbox` lays out the course that nbgrader grades the one submission in: the configuration, the release's
+data files, this one (repaired) notebook, the assignment's gradebook and the kernel's start-up file
+(grading/kernel_startup.py); `memory_limited` and `kill_sandbox_processes` bound what its processes may use and
+outlive. Its kernel is ipykernel inside bubblewrap (`bwrap`), started by nbgrader through a kernelspec.
 
 What a grading kernel sees, when bubblewrap works on this machine:
 
@@ -33,9 +38,15 @@ import threading
 from pathlib import Path
 
 import matplotlib
+import nbformat
 import psutil
 
+from grading import kernel_startup
+from grading.course import (autograded_folder, copy_kept_files, gradebook_file, release_folder,
+                            submitted_folder)
+
 KERNEL_NAME = "grading-sandbox"
+SANDBOX_SOURCE = "source"  # the sandbox's source folder (--CourseDirectory.source_directory): the release's data files
 # Processes and threads of one kernel. A TensorFlow kernel of this course uses 27 on 2 cores (measured with
 # pids.current; TensorFlow's thread pools grow with the cores); a fork bomb keeps this many busy until its
 # cell's time-out, so the limit is kept low.
@@ -208,6 +219,75 @@ def write_kernelspec(jupyter_dir, *, hide, working_dir, scratch, lib, runtime, p
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kernel.json").write_text(json.dumps(spec, indent=1))
     return argv
+
+
+# --- one submission's sandbox: a small course of its own --------------------------------------------------------
+
+def build_sandbox(course, student, assignment, notebook):
+    """A temporary course for one submission; return its top folder (the course is <top>/course)."""
+    course = Path(course)
+    top = Path(tempfile.mkdtemp(prefix="grading-"))
+    box = top / "course"
+    (box / SANDBOX_SOURCE / assignment).mkdir(parents=True)
+    shutil.copy2(course / "nbgrader_config.py", box / "nbgrader_config.py")
+    for path in release_folder(course, assignment).iterdir():  # data files of the release, no notebooks
+        if path.is_file() and path.suffix != ".ipynb":
+            shutil.copy2(path, box / SANDBOX_SOURCE / assignment / path.name)
+    folder = submitted_folder(box, student, assignment)
+    folder.mkdir(parents=True)
+    nbformat.write(notebook, folder / f"{assignment}.ipynb")
+    copy_kept_files(submitted_folder(course, student, assignment), folder)
+    shutil.copy2(gradebook_file(course), top / "gradebook.db")
+    startup = scratch(top) / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    shutil.copy2(kernel_startup.__file__, startup / "00-grading.py")
+    (top / "runtime").mkdir()
+    return top
+
+
+def scratch(top):
+    """The kernel's writable folder besides the notebook's own: its IPython profile and the progress file."""
+    return top / "scratch"
+
+
+def progress_file(top):
+    return scratch(top) / "progress.txt"
+
+
+def isolate_kernel(course, top, student, assignment, process_limit, hide=()):
+    """Write the sandbox's bwrap kernelspec (write_kernelspec); return nbgrader's options to use it.
+
+    `hide`: more folders the kernel must not see (the instructor's course, when grading a copy of it)."""
+    write_kernelspec(top / "jupyter", hide=[course, top, *hide], lib=top / "lib", runtime=top / "runtime",
+                     scratch=scratch(top), working_dir=autograded_folder(top / "course", student, assignment),
+                     process_limit=process_limit)
+    # ipc sockets are files named after `ip`; by default a path relative to each side's working folder
+    return [f"--Execute.kernel_name={KERNEL_NAME}", "--KernelManager.transport=ipc",
+            f"--KernelManager.ip={top / 'runtime' / 'kernel'}"]
+
+
+def memory_limited(command, memory_gb):
+    """`command` run under a data-size limit (RLIMIT_DATA), inherited by the kernels nbgrader starts.
+
+    RLIMIT_DATA counts the heap and private anonymous memory (what NumPy arrays use) but not the code and the
+    address space TensorFlow reserves, so a cell asking for too much gets a MemoryError at once, long before
+    the machine runs out and the OOM killer picks a process.
+    """
+    limit = int(memory_gb * 2**30)
+    setup = ("import os, resource, sys; resource.setrlimit(resource.RLIMIT_DATA, (%d, %d)); "
+             "os.execv(sys.argv[1], sys.argv[1:])" % (limit, limit))
+    return [sys.executable, "-c", setup, *command]
+
+
+def kill_sandbox_processes(marker):
+    """Kill every process started for one sandbox (nbgrader and its kernel), found by an environment marker
+    (a kernel that left nbgrader's process tree keeps its environment)."""
+    for process in psutil.process_iter():
+        try:
+            if process.environ().get("GRADING_SANDBOX") == marker:
+                process.kill()
+        except (psutil.Error, OSError):  # gone meanwhile, or another user's process
+            continue
 
 
 def main(argv=None):

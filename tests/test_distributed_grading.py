@@ -5,10 +5,12 @@ gradebooks built with nbgrader's API (seconds). The `full` tests grade real subm
 worker processes: the same scores as JOBS=1, and nothing lost when a worker process dies mid-batch.
 """
 import functools
+import logging
 import os
 import shutil
 import signal
 import sys
+import time
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,9 +23,10 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from grading import distributed_grading
-from grading.course import read_report
-from grading.distributed_grading import (Graded, MergeLedger, Parcel, Release, SandboxRefused, assignment_gradebook,
-                                         failed, grade_batch, grade_course, grade_parcel, merge_graded)
+from grading.distributed_grading import (Graded, MergeLedger, NoWorkers, Parcel, Release, SandboxRefused,
+                                         assignment_gradebook, failed, grade_batch, grade_course, grade_parcel,
+                                         merge_graded)
+from grading.report import Report, read_report
 
 ASSIGNMENT = "02-baseline"
 STUDENTS = ("ann", "bob", "cat")
@@ -59,14 +62,15 @@ def grade_fails_once_for_bob(folder, parcel, release):
     """A fake grading: bob's first run raises (Dask runs the task again), everyone scores their name's length."""
     if attempt(folder, parcel.student) == 1 and parcel.student == "bob":
         raise OSError("the worker's disk was full for a moment")
-    return Graded(parcel.student, parcel.assignment, parcel.token, {"score": len(parcel.student), "status": "ok"})
+    return Graded(parcel.student, parcel.assignment, parcel.token,
+                  Report(parcel.student, parcel.assignment, status="ok", seconds=len(parcel.student)))
 
 
 def grade_always_fails_for_bob(folder, parcel, release):
     attempt(folder, parcel.student)
     if parcel.student == "bob":
         raise OSError("No space left on device")
-    return Graded(parcel.student, parcel.assignment, parcel.token, {"status": "ok"})
+    return Graded(parcel.student, parcel.assignment, parcel.token, Report(parcel.student, parcel.assignment, status="ok"))
 
 
 def test_each_submission_is_merged_exactly_once_even_when_dask_runs_its_task_again(client, tmp_path):
@@ -75,7 +79,7 @@ def test_each_submission_is_merged_exactly_once_even_when_dask_runs_its_task_aga
                                   parcel("cat", tmp_path.name), parcel("ann", tmp_path.name)],
                          RELEASES, merged.append, grade=functools.partial(grade_fails_once_for_bob, tmp_path))
     assert sorted(result.student for result in merged) == sorted(STUDENTS), "a submission merged twice or never"
-    assert all(result.report["status"] == "ok" for result in merged)
+    assert all(result.report.status == "ok" for result in merged)
     assert attempt(tmp_path, "bob") == 3, "bob's task did not fail once and run again"
     assert ledger.merged == {(student, ASSIGNMENT): tmp_path.name for student in STUDENTS}
     assert ledger.ignored == [("ann", ASSIGNMENT, tmp_path.name)], "ann's second delivery was not seen and ignored"
@@ -84,10 +88,10 @@ def test_each_submission_is_merged_exactly_once_even_when_dask_runs_its_task_aga
 def test_a_result_delivered_again_is_not_merged_again_but_a_new_batch_is():
     merged = []
     ledger = MergeLedger(merged.append)
-    first = Graded("ann", ASSIGNMENT, "batch-1", {"status": "ok"})
+    first = Graded("ann", ASSIGNMENT, "batch-1", Report("ann", ASSIGNMENT, status="ok"))
     assert ledger.deliver(first) is True
-    assert ledger.deliver(Graded("ann", ASSIGNMENT, "batch-1", {"status": "ok", "seconds": 99})) is False
-    assert ledger.deliver(Graded("ann", ASSIGNMENT, "batch-2", {"status": "ok"})) is True
+    assert ledger.deliver(Graded("ann", ASSIGNMENT, "batch-1", Report("ann", ASSIGNMENT, status="ok", seconds=99))) is False
+    assert ledger.deliver(Graded("ann", ASSIGNMENT, "batch-2", Report("ann", ASSIGNMENT, status="ok"))) is True
     assert [result.token for result in merged] == ["batch-1", "batch-2"]
     assert ledger.ignored == [("ann", ASSIGNMENT, "batch-1")]
 
@@ -98,9 +102,9 @@ def test_a_failing_task_is_reported_for_its_submission_in_plain_words_and_the_ba
                 grade=functools.partial(grade_always_fails_for_bob, tmp_path))
     reports = {result.student: result.report for result in merged}
     assert sorted(reports) == sorted(STUDENTS)
-    assert reports["ann"]["status"] == reports["cat"]["status"] == "ok"
-    assert reports["bob"]["status"] == "error"
-    assert reports["bob"]["problems"] == [
+    assert reports["ann"].status == reports["cat"].status == "ok"
+    assert reports["bob"].status == "error"
+    assert reports["bob"].problems == [
         "Your notebook could not be graded automatically (the grading machine failed: OSError: No space left on "
         "device); your instructor will look at it."]
     assert attempt(tmp_path, "bob") == 1 + distributed_grading.RETRIES + 1, "the failing task was not retried"
@@ -109,10 +113,50 @@ def test_a_failing_task_is_reported_for_its_submission_in_plain_words_and_the_ba
 def test_a_killed_worker_is_reported_in_plain_words():
     error = KilledWorker("grade 02-baseline bob batch-1", SimpleNamespace(address="tcp://10.0.0.7:40000"), 3)
     report = failed(parcel("bob"), error).report
-    assert report["problems"] == [
+    assert report.problems == [
         "Your notebook could not be graded automatically: the grading machine's process died each of the 4 times "
         "it was graded (a crash, or the machine ran out of memory); your instructor will look at it."]
-    assert report["status"] == "error" and "tcp://10.0.0.7:40000" in report["log"]
+    assert report.status == "error" and "tcp://10.0.0.7:40000" in report.log
+
+
+def grade_ann_bob_never(parcel, release):
+    """A fake grading: ann is graded at once, bob's task is still running when the cluster loses its worker."""
+    if parcel.student == "bob":
+        time.sleep(600)
+    return Graded(parcel.student, parcel.assignment, parcel.token, Report(parcel.student, parcel.assignment, status="ok"))
+
+
+def test_a_batch_whose_cluster_loses_every_worker_stops_and_says_so(tmp_path):
+    """One worker process; as soon as ann's result is merged, the cluster is scaled to no worker while bob's task
+    runs: the batch stops after worker_wait seconds, says so, and does not merge bob (nothing of his changes)."""
+    merged = []
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        def merge_then_lose_the_workers(graded):
+            merged.append(graded)
+            cluster.scale(0)
+
+        with pytest.raises(NoWorkers) as stopped:
+            grade_batch(client, [parcel("ann", tmp_path.name), parcel("bob", tmp_path.name)], RELEASES,
+                        merge_then_lose_the_workers, grade=grade_ann_bob_never, worker_wait=2)
+    assert [graded.student for graded in merged] == ["ann"]
+    assert stopped.value.unfinished == [("bob", ASSIGNMENT)]
+    assert str(stopped.value).startswith("no Dask worker available for 2 s: 1 submission(s) were not graded (their "
+                                         "earlier results and feedback are untouched)")
+
+
+def test_a_batch_stopped_for_want_of_workers_ends_with_a_failing_status_that_says_why(monkeypatch, capsys):
+    from grading import autograde
+
+    def no_workers(*args, **kwargs):
+        raise NoWorkers(300, [("bob", ASSIGNMENT)])
+
+    monkeypatch.setattr(autograde, "autograde", no_workers)
+    with pytest.raises(SystemExit) as stopped:
+        autograde.main(["--worker-wait", "300"])
+    assert str(stopped.value.code).startswith("Grading stopped: no Dask worker available for 300 s")
+    assert (f"NOT GRADED {ASSIGNMENT} bob: no Dask worker available for 300 s, so it was not graded; its earlier "
+            "results and feedback are untouched") in capsys.readouterr().err
 
 
 # --- the real merge, on gradebooks built with nbgrader's API ----------------------------------------------------
@@ -163,15 +207,13 @@ def test_a_graded_submission_is_merged_into_the_course_once_per_task_token(empty
     ledger = MergeLedger(lambda graded: merge_graded(course, graded))
 
     def delivered(token):
-        return ledger.deliver(Graded("ann", ASSIGNMENT, token, {"student": "ann", "assignment": ASSIGNMENT,
-                                                                "repairs": [], "problems": [], "missing": False,
-                                                                "status": "ok"},
+        return ledger.deliver(Graded("ann", ASSIGNMENT, token, Report("ann", ASSIGNMENT, status="ok"),
                                      fragment.read_bytes(), {f"{ASSIGNMENT}.ipynb": b'{"graded": 1}'}))
 
     assert delivered("batch-1")
     assert course_scores(course, "ann") == {"test_public": 1.0, "test_hidden": 0.0}
     assert graded_copy.read_bytes() == b'{"graded": 1}'
-    assert read_report(course, "ann", ASSIGNMENT)["task"] == "batch-1"
+    assert read_report(course, "ann", ASSIGNMENT).task == "batch-1"
     graded_copy.unlink()
     assert not delivered("batch-1"), "the same task's result was merged twice"
     assert not graded_copy.exists()
@@ -264,7 +306,7 @@ def test_two_worker_processes_give_the_scores_of_jobs_1(jobs_1_scores, released_
     course = real_batch(released_course, tmp_path / "course")
     reports = autograde(course, [ASSIGNMENT], jobs=2)
     assert scores(course, ASSIGNMENT) == jobs_1_scores
-    assert len({report["task"] for report in reports}) == len(reports) == 4
+    assert len({report.task for report in reports}) == len(reports) == 4
 
 
 def kill_my_worker_once(marker, parcel, release):
@@ -291,14 +333,17 @@ def test_a_worker_killed_mid_batch_loses_nothing(jobs_1_scores, released_course,
     course = real_batch(released_course, tmp_path / "course")
     marker = tmp_path / "killed-a-worker"
     limits = {"timeout": 300, "memory_gb": 6, "budget": 1800, "isolate": True}
-    signal.signal(signal.SIGALRM, stuck)  # a batch left without workers waits for ever: fail instead
+    previous = signal.signal(signal.SIGALRM, stuck)  # a batch that waits for ever fails instead
     signal.alarm(KILL_TEST_LIMIT)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
-        ledger = grade_course(course, [(student, ASSIGNMENT) for student in sorted(jobs_1_scores)], limits=limits,
-                              client=client, grade=functools.partial(kill_my_worker_once, str(marker)))
-    signal.alarm(0)
+    try:
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+            ledger = grade_course(course, [(student, ASSIGNMENT) for student in sorted(jobs_1_scores)], limits=limits,
+                                  client=client, grade=functools.partial(kill_my_worker_once, str(marker)))
+    finally:
+        signal.alarm(0)  # never left armed for the tests after this one
+        signal.signal(signal.SIGALRM, previous)
     assert marker.exists(), "no worker was killed"
     assert sorted(student for student, _ in ledger.merged) == sorted(jobs_1_scores)
     assert scores(course, ASSIGNMENT) == jobs_1_scores
-    assert all(read_report(course, student, ASSIGNMENT).get("status") != "error" for student in jobs_1_scores)
+    assert all(read_report(course, student, ASSIGNMENT).status != "error" for student in jobs_1_scores)

@@ -28,8 +28,11 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from course import (ASSIGNMENTS, ROOT, copy_course, feedback_text, fresh_course, leaked_lines, max_total, nbgrader,
                     scores, total)
-from grading.autograde import KEPT_FILES, build_sandbox, collect, read_submission
-from grading.course import nbgrader_env, read_report, run_nbgrader
+from grading.course import KEPT_FILES, nbgrader_env, run_nbgrader
+from grading.merge import collect
+from grading.report import read_report
+from grading.sandbox import build_sandbox
+from grading.submission import read_submission
 from grading.feedback import ready_for_the_exchange
 from grading.sandbox import isolation_problem
 from lab_server import get, running_lab
@@ -65,7 +68,7 @@ def test_the_files_nbgrader_submit_adds_are_not_reported_and_are_carried_through
     submitted_as_nbgrader_submit_does(course, "cy", {"notes.txt": "my notes"})
 
     notebook, report = read_submission(course, "ada", ASSIGNMENT)
-    assert notebook is not None and report["problems"] == [], report
+    assert notebook is not None and report.problems == [], report
     top = build_sandbox(course, "ada", ASSIGNMENT, notebook)
     try:
         assert kept(top / "course" / "submitted" / "ada" / ASSIGNMENT) == SUBMIT_FILES
@@ -80,8 +83,8 @@ def test_the_files_nbgrader_submit_adds_are_not_reported_and_are_carried_through
     assert kept(course / "autograded" / "ada" / ASSIGNMENT) == SUBMIT_FILES
 
     notebook, report = read_submission(course, "cy", ASSIGNMENT)
-    assert notebook is None and report["missing"]
-    assert report["problems"] == [
+    assert notebook is None and report.missing
+    assert report.problems == [
         f"We did not find {ASSIGNMENT}.ipynb in your submission, so this assignment scored 0. Files we received: "
         "notes.txt.",
         f"Your submission also contained notes.txt; only {ASSIGNMENT}.ipynb is graded, so the other files were "
@@ -222,12 +225,12 @@ def test_autograde_reports_each_case_in_plain_words_and_keeps_the_exchange_files
     assert total(graded["ada"]) == total(graded["ben"]) == max_total(graded["ada"]) > 0, graded
     assert total(graded["cy"]) == 0
     reports = {name: read_report(course, name, ASSIGNMENT) for name in STUDENTS}
-    assert reports["ada"]["problems"] == []
+    assert reports["ada"].problems == []
     if isolation_problem() is None:
-        assert all(reports[name]["sandbox"].startswith("bubblewrap") for name in ("ada", "ben")), reports
-    assert reports["ben"]["problems"] == [f"Your notebook was named {RENAMED}, not {ASSIGNMENT}.ipynb; it was graded "
+        assert all(reports[name].sandbox.startswith("bubblewrap") for name in ("ada", "ben")), reports
+    assert reports["ben"].problems == [f"Your notebook was named {RENAMED}, not {ASSIGNMENT}.ipynb; it was graded "
                                           f"as {ASSIGNMENT}.ipynb. Keep the original name next time."]
-    assert reports["cy"]["problems"][0] == (f"We did not find {ASSIGNMENT}.ipynb in your submission, so this "
+    assert reports["cy"].problems[0] == (f"We did not find {ASSIGNMENT}.ipynb in your submission, so this "
                                             "assignment scored 0. Files we received: notes.txt.")
     for name in ("ada", "ben"):
         autograded = course / "autograded" / name / ASSIGNMENT

@@ -2,6 +2,8 @@
 import nbformat
 
 from grading.feedback import leaks, missing_page, submitted_lines
+from grading.repair import Repair
+from grading.report import Report
 
 PAGE = "<pre>import tensorflow as tf\nresult = answer()</pre><pre>check_close(secret_value(), 42)</pre>"
 SECRETS = {"import tensorflow as tf", "check_close(secret_value(), 42)"}
@@ -22,8 +24,8 @@ def test_submitted_lines_reads_every_notebook_of_the_submission(tmp_path):
 
 
 def test_the_fallback_page_says_why_and_lists_every_test():
-    report = {"assignment": "02-baseline", "student": "ada", "problems": ["A cell took too long."],
-              "repairs": [{"message": "The notebook's saved widget information was incomplete."}]}
+    report = Report("ada", "02-baseline", problems=["A cell took too long."],
+                    repairs=[Repair("notebook_metadata", "", "The notebook's saved widget information was incomplete.")])
     page = missing_page(report, 3, 10, reason="nbgrader could not draw your notebook as a page.",
                         results=[("test_forward", 3, 5), ("test_backward", 0, 5)])
     for text in ("Why this page is short", "nbgrader could not draw", "Score: 3 / 10", "test_forward", "3 / 5",

@@ -29,8 +29,9 @@ from battery_cases import (CELL_TIMEOUT, JOBS, KINDS, MEMORY_GB, Case, all_cases
 from course import (ASSIGNMENTS, ROOT, feedback_text, fresh_course, hidden_test_lines, leaked_lines, max_points,
                     notebook_path, scores, total)
 from grading.autograde import autograde
-from grading.course import read_report, run_nbgrader
+from grading.course import run_nbgrader
 from grading.feedback import feedback
+from grading.report import read_report
 from submissions import WRONG_ANSWERS, completed, released, solution_cells
 
 CASES = all_cases()
@@ -72,7 +73,7 @@ def cases(select=lambda case: True, *, scored=False):
     `scored`, one that today's grading cannot grade must fail (xfail, strict): the day it passes, say so."""
     def marks(case):
         unsupported = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"not graded today: "
-                                         f"{case.unsupported} (grading.autograde.read_submission), so it scores 0")]
+                                         f"{case.unsupported} (grading.submission.read_submission), so it scores 0")]
         return ([] if case.smoke else [pytest.mark.full]) + (unsupported if scored and case.unsupported else [])
     return [pytest.param(case, id=case.id, marks=marks(case)) for case in CASES if select(case)]
 
@@ -156,7 +157,7 @@ def expectation(case, maxima):
 
 
 def first_note(report):
-    notes = report["problems"] + [repair["message"] for repair in report["repairs"] if repair["message"]]
+    notes = report.problems + [repair.message for repair in report.repairs if repair.message]
     note = notes[0] if notes else "no problems"
     note = re.sub(r"\s+", " ", note.replace("|", "/"))
     return note if len(note) <= 110 else note[:107] + "..."
@@ -182,7 +183,7 @@ def battery_table(batch):
         report, cells = batch.reports.get(case.id), batch.scores.get(case.id) or {}
         maxima = batch.maxima[case.assignment]
         score = f"{total(cells):g} / {sum(maxima.values()):g}" if cells else "not in the gradebook"
-        seconds = f"{report.get('seconds', 0):.1f}" if report and report.get("seconds") is not None else "-"
+        seconds = f"{report.seconds:.1f}" if report and report.seconds is not None else "-"
         note = first_note(report) if report else "no report"
         lines.append(f"| {case.assignment} | {case.student} | {score} | {expectation(case, maxima)} | {seconds} | "
                      f"{note} |")
@@ -205,8 +206,8 @@ def test_the_battery_covers_every_assignment_with_every_kind():
 def test_the_whole_batch_was_graded(battery):
     missing = [case.id for case in battery.cases if not battery.reports.get(case.id) or not battery.scores.get(case.id)]
     assert not missing, f"not graded, or missing from the gradebook: {missing}"
-    errors = {case.id: battery.reports[case.id]["problems"][:1] for case in battery.cases
-              if battery.reports[case.id].get("status") == "error"}
+    errors = {case.id: battery.reports[case.id].problems[:1] for case in battery.cases
+              if battery.reports[case.id].status == "error"}
     assert not errors, f"grading itself failed on: {errors}"
 
 
@@ -244,7 +245,7 @@ def test_case_feedback_says_what_happened_in_plain_words(battery, case):
     report, _ = battery.case(case)
     text = feedback_text(battery.course, case.student, case.assignment)
     missing = [phrase for phrase in case.phrases if not phrase_shown(phrase, text)]
-    assert not missing, f"{missing} not in the feedback of {case.id}; the report said: {report['problems']}"
+    assert not missing, f"{missing} not in the feedback of {case.id}; the report said: {report.problems}"
 
 
 @pytest.mark.parametrize("case", cases())
@@ -259,14 +260,14 @@ def test_a_graded_notebook_gets_its_real_page_not_the_fallback(battery, case):
     """nbconvert draws the page of every kind of file (Colab's widget metadata once made it fail)."""
     report, _ = battery.case(case)
     text = feedback_text(battery.course, case.student, case.assignment)
-    assert not report["missing"] and "Notes from grading" in text
+    assert not report.missing and "Notes from grading" in text
     assert "Why this page is short" not in text, text[:500]
 
 
 @pytest.mark.parametrize("case", cases(lambda case: case.quiet))
 def test_a_correct_file_from_any_editor_has_nothing_to_report(battery, case):
     report, _ = battery.case(case)
-    assert report["status"] == "ok" and report["repairs"] == [] and report["problems"] == [], report
+    assert report.status == "ok" and report.repairs == [] and report.problems == [], report
 
 
 # --- particular cases ------------------------------------------------------------------------------------------------
@@ -285,7 +286,7 @@ def test_feedback_made_by_plain_nbgrader_hides_hidden_tests_too(battery, case, t
     text = feedback_text(copy, case.student, case.assignment)
     assert "Notes from grading" in text
     assert all(phrase_shown(phrase, text) for phrase in case.phrases), case.phrases
-    assert report["problems"] and all(phrase_shown(problem, text) for problem in report["problems"])
+    assert report.problems and all(phrase_shown(problem, text) for problem in report.problems)
 
 
 @pytest.mark.parametrize("case", [SHARES_LINES], ids=[SHARES_LINES.id])

@@ -1,6 +1,7 @@
 """Unit tests of the instructor tools in grading/ that need no nbgrader run (seconds, no kernel)."""
 import copy
 import os
+import shutil
 import subprocess
 import sys
 
@@ -186,8 +187,11 @@ def test_the_helpers_package_ships_no_solution_or_hidden_test():
 
 # --- autograde: limits and reports --------------------------------------------------------------------------------
 
-from grading.autograde import memory_limited, problems_in, read_submission  # noqa: E402
-from grading.feedback import HideHiddenTests, leaks, notes_markdown, without_hidden_tests  # noqa: E402
+from grading.feedback import (HideHiddenTests, hidden_test_lines, leaks, notes_markdown,  # noqa: E402
+                              without_hidden_tests)
+from grading.report import Report, problems_in  # noqa: E402
+from grading.sandbox import memory_limited  # noqa: E402
+from grading.submission import read_submission  # noqa: E402
 
 OVERCOMMIT = "import numpy as np\nblocks = [np.empty(2**27) for _ in range(40)]\nprint('allocated 40 GiB')"
 
@@ -235,6 +239,12 @@ def test_problems_are_described_in_plain_words():
     ]
 
 
+def course_like_this_one(folder):
+    """`folder` as a course with this course's configuration and released notebooks."""
+    shutil.copy2(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+    (folder / "notebooks").symlink_to(ROOT / "notebooks")
+
+
 def test_missing_notebook_and_extra_files_are_reported(tmp_path):
     folder = tmp_path / "submitted" / "ann" / ASSIGNMENT
     (folder / "bn_course").mkdir(parents=True)
@@ -242,9 +252,9 @@ def test_missing_notebook_and_extra_files_are_reported(tmp_path):
     (folder / "Copy of 02-baseline.ipynb").write_text("{}")
     (folder / "02-baseline-Copy1.ipynb").write_text("{}")
     notebook, report = read_submission(tmp_path, "ann", ASSIGNMENT)
-    assert notebook is None and report["missing"]
-    assert report["problems"][0].startswith("We did not find 02-baseline.ipynb in your submission")
-    assert "bn_course/checks.py" in report["problems"][1] and "were ignored" in report["problems"][1]
+    assert notebook is None and report.missing
+    assert report.problems[0].startswith("We did not find 02-baseline.ipynb in your submission")
+    assert "bn_course/checks.py" in report.problems[1] and "were ignored" in report.problems[1]
 
 
 def test_a_single_renamed_notebook_is_graded(tmp_path):
@@ -252,19 +262,19 @@ def test_a_single_renamed_notebook_is_graded(tmp_path):
     folder.mkdir(parents=True)
     nbformat.write(completed(ASSIGNMENT), folder / f"{ASSIGNMENT} (1).ipynb")
     (folder / "notes.txt").write_text("my notes")
-    (tmp_path / "notebooks").symlink_to(ROOT / "notebooks")
+    course_like_this_one(tmp_path)
     notebook, report = read_submission(tmp_path, "cat", ASSIGNMENT)
-    assert notebook is not None and not report["missing"]
-    assert report["problems"][0] == (f"Your notebook was named {ASSIGNMENT} (1).ipynb, not {ASSIGNMENT}.ipynb; it was "
+    assert notebook is not None and not report.missing
+    assert report.problems[0] == (f"Your notebook was named {ASSIGNMENT} (1).ipynb, not {ASSIGNMENT}.ipynb; it was "
                                      f"graded as {ASSIGNMENT}.ipynb. Keep the original name next time.")
-    assert "notes.txt" in report["problems"][1]
+    assert "notes.txt" in report.problems[1]
 
 
 def test_a_notebook_in_an_lms_folder_or_zip_is_graded_and_a_zip_of_two_is_not(tmp_path):
     import io
     import zipfile
 
-    (tmp_path / "notebooks").symlink_to(ROOT / "notebooks")
+    course_like_this_one(tmp_path)
     text = nbformat.writes(completed(ASSIGNMENT))
     nested = tmp_path / "submitted" / "dee" / ASSIGNMENT / "Dee Doe_42_assignsubmission_file_"
     nested.mkdir(parents=True)
@@ -283,12 +293,12 @@ def test_a_notebook_in_an_lms_folder_or_zip_is_graded_and_a_zip_of_two_is_not(tm
         folder.mkdir(parents=True)
         (folder / "work.zip").write_bytes(zip_of(*names))
     notebook, report = read_submission(tmp_path, "dee", ASSIGNMENT)
-    assert notebook is not None and f"at Dee Doe_42_assignsubmission_file_/{ASSIGNMENT}.ipynb" in report["problems"][0]
+    assert notebook is not None and f"at Dee Doe_42_assignsubmission_file_/{ASSIGNMENT}.ipynb" in report.problems[0]
     notebook, report = read_submission(tmp_path, "eve", ASSIGNMENT)
-    assert notebook is not None and f"at work.zip:{ASSIGNMENT}.ipynb" in report["problems"][0]
-    assert len(report["problems"]) == 1  # the zip itself is not "also contained"
+    assert notebook is not None and f"at work.zip:{ASSIGNMENT}.ipynb" in report.problems[0]
+    assert len(report.problems) == 1  # the zip itself is not "also contained"
     notebook, report = read_submission(tmp_path, "fay", ASSIGNMENT)
-    assert notebook is None and report["missing"] and "work.zip" in report["problems"][0]
+    assert notebook is None and report.missing and "work.zip" in report.problems[0]
 
 
 def test_unreadable_notebook_is_reported(tmp_path):
@@ -296,7 +306,7 @@ def test_unreadable_notebook_is_reported(tmp_path):
     folder.mkdir(parents=True)
     (folder / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [')
     notebook, report = read_submission(tmp_path, "bob", ASSIGNMENT)
-    assert notebook is None and "could not be read as a notebook" in report["problems"][0]
+    assert notebook is None and "could not be read as a notebook" in report.problems[0]
 
 
 # --- feedback: hidden tests stay hidden ---------------------------------------------------------------------------
@@ -311,10 +321,10 @@ def test_hidden_test_code_and_traceback_are_removed_but_the_verdict_stays():
     cell.outputs = [nbformat.NotebookNode(output_type="stream", name="stdout", text="expected [0 1 0]\n"),
                     nbformat.NotebookNode(output_type="error", ename="CheckFailed", evalue="f: wrong values",
                                           traceback=["Cell In[7], line 5", "----> 5 " + cell.source.splitlines()[3]])]
-    hidden = cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+    hidden = hidden_test_lines([cell.source], min_length=13)
     cell, _ = HideHiddenTests().preprocess_cell(cell, {}, 0)
     shown = cell.source + str(cell.outputs)
-    assert not [line for line in hidden.splitlines() if len(line.strip()) > 12 and line.strip() in shown]
+    assert hidden and not [line for line in hidden if line in shown]
     assert "(The code of the hidden tests is not shown.)" in cell.source
     assert [(o.ename, o.evalue, o.traceback) for o in cell.outputs] == [("CheckFailed", "f: wrong values", ["CheckFailed: f: wrong values"])]
 
@@ -331,7 +341,7 @@ def test_leak_check_sees_through_html_markup():
 
 
 def test_notes_say_when_nothing_went_wrong():
-    assert "without problems" in notes_markdown({"repairs": [], "problems": []})
+    assert "without problems" in notes_markdown(Report("ann", ASSIGNMENT))
 
 
 # --- the sandbox's refusals, in words ---------------------------------------------------------------------------
@@ -387,6 +397,7 @@ def helpers_course(tmp_path, version):
     course = tmp_path / "course"
     (course / "helpers" / "bn_course").mkdir(parents=True)
     (course / "notebooks").mkdir()
+    shutil.copy2(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")  # the release folder is notebooks/
     (course / "helpers" / "bn_course" / "__init__.py").write_text(f'__version__ = "{version}"\n')
     git(course, "init", "-q")
     git(course, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "start")
@@ -425,7 +436,7 @@ def test_without_a_release_record_grading_uses_the_current_helpers_and_says_so(t
 def test_every_process_of_a_sandbox_is_killed_by_its_marker():
     import time
 
-    from grading.autograde import kill_sandbox_processes
+    from grading.sandbox import kill_sandbox_processes
 
     marked = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                               env=dict(os.environ, GRADING_SANDBOX="grading-test-marker"))
@@ -443,23 +454,24 @@ def test_every_process_of_a_sandbox_is_killed_by_its_marker():
 def test_a_sandbox_stopped_before_nbgrader_recorded_anything_scores_0_and_says_why(tmp_path):
     from nbgrader.api import Gradebook
 
-    from grading.autograde import NOTHING_RECORDED, collect
+    from grading.merge import collect
+    from grading.report import NOTHING_RECORDED
 
     course, top = tmp_path / "course", tmp_path / "sandbox"
     for folder in (course, top):
         folder.mkdir()
         with Gradebook(f"sqlite:///{folder / 'gradebook.db'}") as gradebook:
             gradebook.add_assignment(ASSIGNMENT)
-    report = {"student": "ann", "assignment": ASSIGNMENT, "repairs": [], "problems": [], "missing": False}
+    report = Report("ann", ASSIGNMENT)
     collect(course, "ann", ASSIGNMENT, top, report)
-    assert report["problems"] == [NOTHING_RECORDED]
+    assert report.problems == [NOTHING_RECORDED]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         assert gradebook.find_submission(ASSIGNMENT, "ann").score == 0
     assert not top.exists(), "the sandbox was not removed"
 
 
 def test_a_kernel_killed_in_a_test_cell_skips_the_answer_before_it():
-    from grading.autograde import cell_to_skip
+    from grading.run import cell_to_skip
 
     answer = graded_cell("def f():\n    os._exit(1)", [], grade_id="f")
     answer.metadata["nbgrader"].update(solution=True, locked=False)
@@ -468,3 +480,47 @@ def test_a_kernel_killed_in_a_test_cell_skips_the_answer_before_it():
     notebook = nbformat.v4.new_notebook(cells=[answer, own, test])
     assert cell_to_skip(notebook, 2)[0] == 0, "the test cell is restored by nbgrader: its answer is skipped"
     assert cell_to_skip(notebook, 1)[0] == 1, "a cell of the student's own is skipped itself"
+
+
+# --- the course's layout and the report file ----------------------------------------------------------------------
+
+def test_the_layout_is_read_from_nbgrader_configuration(tmp_path):
+    from grading.course import assignments, release_notebook, submissions, submitted_folder
+
+    (tmp_path / "nbgrader_config.py").write_text('c = get_config()\nc.CourseDirectory.release_directory = "handouts"\n'
+                                                 'c.CourseDirectory.submitted_directory = "handed_in"\n')
+    (tmp_path / "handouts" / ASSIGNMENT).mkdir(parents=True)
+    (tmp_path / "handouts" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text("{}")
+    (tmp_path / "handed_in" / "ann" / ASSIGNMENT).mkdir(parents=True)
+    assert release_notebook(tmp_path, ASSIGNMENT) == tmp_path / "handouts" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    assert assignments(tmp_path) == [ASSIGNMENT]
+    assert submitted_folder(tmp_path, "ann", ASSIGNMENT) == tmp_path / "handed_in" / "ann" / ASSIGNMENT
+    assert submissions(tmp_path, ASSIGNMENT) == ["ann"]
+
+
+def test_a_report_file_of_the_loose_dict_format_still_reads(tmp_path):
+    """Report files written before the Report dataclass (a JSON object; a missing notebook's had no status)."""
+    from grading.repair import Repair
+    from grading.report import read_report, report_path, write_report
+
+    old = {"student": "ann", "assignment": ASSIGNMENT, "missing": False, "problems": ["cell 1 timed out"],
+           "repairs": [{"kind": "metadata", "cell": "f", "message": "restored"}], "status": "ok", "seconds": 21.4,
+           "timeout": 300, "memory_gb": 6, "helpers": "bn_course 1.0", "sandbox": "bubblewrap", "task": "b-1"}
+    path = report_path(tmp_path, "ann", ASSIGNMENT)
+    path.parent.mkdir(parents=True)
+    path.write_text(__import__("json").dumps(old))
+    report = read_report(tmp_path, "ann", ASSIGNMENT)
+    assert report.repairs == [Repair("metadata", "f", "restored")] and report.seconds == 21.4 and report.log is None
+    write_report(tmp_path, report)
+    assert read_report(tmp_path, "ann", ASSIGNMENT) == report
+    assert {key: value for key, value in __import__("json").loads(path.read_text()).items() if value is not None} == old
+    path.write_text('{"student": "bob", "assignment": "02-baseline", "repairs": [], "problems": [], "missing": true}')
+    assert read_report(tmp_path, "ann", ASSIGNMENT).status is None
+
+
+def test_hidden_regions_are_parsed_once_for_the_page_and_the_leak_check():
+    from grading.feedback import BEGIN, END, hidden_regions
+
+    source = "public()\n### BEGIN HIDDEN TESTS\nsecret_check(model)\n### END HIDDEN TESTS\nafter()"
+    assert [place for _, place in hidden_regions(source)] == [False, BEGIN, True, END, False]
+    assert hidden_test_lines([source], min_length=5) == {"secret_check(model)"}

@@ -68,9 +68,9 @@ def test_a_submission_over_its_budget_is_stopped_reported_and_the_batch_goes_on(
     submit(course, "endless", LIGHTEST, endless)
     submit(course, "missing", LIGHTEST, released(LIGHTEST, root=course))
     (course / "submitted" / "missing" / LIGHTEST / f"{LIGHTEST}.ipynb").unlink()
-    reports = {report["student"]: report for report in autograde(course, [LIGHTEST], timeout=600, budget=30)}
-    assert reports["endless"]["status"] == "over budget"
-    assert reports["endless"]["problems"][0] == ("Grading your notebook took longer than 30 s in total and was "
+    reports = {report.student: report for report in autograde(course, [LIGHTEST], timeout=600, budget=30)}
+    assert reports["endless"].status == "over budget"
+    assert reports["endless"].problems[0] == ("Grading your notebook took longer than 30 s in total and was "
                                                  "stopped; it scored what it had.")
-    assert reports["missing"]["missing"], "the batch went on after the stopped submission"
+    assert reports["missing"].missing, "the batch went on after the stopped submission"
     assert total(scores(course, LIGHTEST)["endless"]) == 0
