@@ -23,6 +23,7 @@ import difflib
 from dataclasses import dataclass
 
 import nbformat
+from nbgrader import utils as nbgrader_utils
 
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError", "YOUR ANSWER HERE")
 CONTENT_THRESHOLD = 0.6  # share of an answer cell's given lines (or text similarity) needed to match by content
@@ -56,7 +57,7 @@ def _given_lines(release_cell):
 
 def content_score(release_cell, cell):
     """How well `cell` matches `release_cell` by content, from 0 to 1."""
-    if grading_metadata(release_cell).get("solution"):
+    if nbgrader_utils.is_solution(release_cell):
         given = _given_lines(release_cell)
         present = set(_lines(cell.source))
         return sum(line in present for line in given) / len(given) if given else 0.0
@@ -68,7 +69,7 @@ def content_score(release_cell, cell):
 
 def _plausibility(release_cell, cell):
     """Which of several cells claiming the same grade id to keep: an unedited locked cell, a worked answer."""
-    if grading_metadata(release_cell).get("solution"):
+    if nbgrader_utils.is_solution(release_cell):
         return 0 if _same_text(release_cell.source, cell.source) else 1
     return 1 if _same_text(release_cell.source, cell.source) else 0
 
@@ -121,7 +122,7 @@ def _match_by_content(cells, release, matches):
         claimed = set(matches.values())
         candidates = [i for i in range(len(cells)) if i not in claimed and grading_metadata(cells[i]) is None]
         identical = [i for i in candidates if _same_text(release_cell.source, cells[i].source)]
-        if identical and not grading_metadata(release_cell).get("solution"):
+        if identical and not nbgrader_utils.is_solution(release_cell):
             matches[grade_id] = identical[0]
             continue
         scored = [(content_score(release_cell, cells[i]), -i) for i in candidates]
@@ -169,8 +170,8 @@ def _restore(cell, release_cell, repairs):
         repairs.append(Repair("cell_type", grade_id, f"The cell `{grade_id}` had been changed from {cell.cell_type} to "
                               f"{release_cell.cell_type}; it was changed back before grading."))
         _set_cell_type(cell, release_cell.cell_type)
-    locked = grading_metadata(release_cell).get("locked")
-    if locked and release_cell.cell_type == "code" and not _same_text(release_cell.source, cell.source):
+    # nbgrader runs its own copy of a locked cell (a test cell is locked too), whatever the student wrote
+    if nbgrader_utils.is_locked(release_cell) and release_cell.cell_type == "code" and not _same_text(release_cell.source, cell.source):
         repairs.append(Repair("edited", grade_id, f"The cell `{grade_id}` is read-only but had been edited; the "
                               "original was run for grading."))
     for key in ("nbgrader", "deletable", "editable"):
@@ -180,11 +181,10 @@ def _restore(cell, release_cell, repairs):
 
 
 def _missing_message(release_cell, grade_id):
-    meta = grading_metadata(release_cell)
-    if meta.get("solution"):
+    if nbgrader_utils.is_solution(release_cell):
         return (f"Your answer cell `{grade_id}` was missing; it was put back empty, so the tests of that exercise "
                 "cannot pass.")
-    if meta.get("grade"):
+    if nbgrader_utils.is_grade(release_cell):
         return f"The test cell `{grade_id}` was missing; it was put back before grading."
     return f"The cell `{grade_id}` of the assignment was missing; it was put back before grading."
 
@@ -197,7 +197,7 @@ def _insert_missing(cells, release, matches, repairs):
             anchor = matches[grade_id]
             continue
         inserts.setdefault(anchor, []).append(copy.deepcopy(release_cell))
-        if release_cell.cell_type == "code" or grading_metadata(release_cell).get("grade"):
+        if release_cell.cell_type == "code" or nbgrader_utils.is_grade(release_cell):
             repairs.append(Repair("restored", grade_id, _missing_message(release_cell, grade_id)))
     result = list(inserts.get(-1, []))
     for index, cell in enumerate(cells):
