@@ -1,9 +1,10 @@
 """Grading on Dask (grading/distributed_grading.py): every submission merged exactly once, failures reported.
 
-`make test` runs fake grading functions on a LocalCluster of 2 in-process workers, and the real merge on
-gradebooks built with nbgrader's API (seconds). The `full` tests grade real submissions on a LocalCluster of 2
+`make test` runs fake grading functions on a LocalCluster of 2 in-process workers (and one of 1 worker process
+that loses it mid-batch), and the real merge on gradebooks built with nbgrader's API (seconds). The `full` tests grade real submissions on a LocalCluster of 2
 worker processes: the same scores as JOBS=1, and nothing lost when a worker process dies mid-batch.
 """
+import faulthandler
 import functools
 import logging
 import os
@@ -323,6 +324,7 @@ KILL_TEST_LIMIT = 1800  # seconds: 4 submissions on 2 workers take under 10 minu
 
 
 def stuck(signum, frame):
+    faulthandler.dump_traceback(all_threads=True)  # where it waits: the Dask client's, the cluster's threads
     raise TimeoutError(f"the batch did not finish within {KILL_TEST_LIMIT} s after a worker was killed")
 
 
