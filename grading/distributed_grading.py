@@ -285,8 +285,12 @@ def grade_batch(client, parcels, releases, merge, *, grade=grade_parcel, retries
     for future, parcel in submitted:
         parcel_of.setdefault(id(future), parcel)
     ledger = MergeLedger(merge)
+    delivered = set()  # ids of the futures whose result (or failure) went to the ledger
 
     def deliver(future):
+        if id(future) in delivered:
+            return
+        delivered.add(id(future))
         parcel = parcel_of[id(future)]
         try:
             result = future.result()
@@ -305,10 +309,11 @@ def grade_batch(client, parcels, releases, merge, *, grade=grade_parcel, retries
             continue
         alone_since = None if has_workers(client) else alone_since or time.monotonic()
         if alone_since is not None and time.monotonic() - alone_since >= worker_wait:
-            for future in pending.next_batch(block=False):  # finished while we looked
-                deliver(future)
             left = [(future, parcel) for future, parcel in submitted if not future.done()]
             client.cancel([future for future, _ in left])
+            for future, _ in submitted:
+                if future.done() and not future.cancelled():  # finished while we looked
+                    deliver(future)
             raise NoWorkers(worker_wait, {(parcel.student, parcel.assignment) for _, parcel in left
                                           if (parcel.student, parcel.assignment) not in ledger.merged})
         time.sleep(POLL)
