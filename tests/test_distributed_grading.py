@@ -146,6 +146,14 @@ def test_a_batch_whose_cluster_loses_every_worker_stops_and_says_so(tmp_path):
                                          "earlier results and feedback are untouched)")
 
 
+def test_a_cluster_that_never_has_a_worker_grades_nothing_and_says_so(tmp_path):
+    with LocalCluster(n_workers=0, processes=False, dashboard_address="127.0.0.1:0") as cluster, \
+            Client(cluster) as client:
+        with pytest.raises(NoWorkers, match=r"no Dask worker available for 1 s: 2 submission\(s\) were not graded"):
+            grade_course(tmp_path, [("ann", ASSIGNMENT), ("bob", ASSIGNMENT)], limits={}, client=client, worker_wait=1)
+    assert list(tmp_path.iterdir()) == [], "the course was touched"
+
+
 def test_a_batch_stopped_for_want_of_workers_ends_with_a_failing_status_that_says_why(monkeypatch, capsys):
     from grading import autograde
 
