@@ -12,7 +12,7 @@ import keras
 
 from bn_course.arguments import is_integer
 from bn_course.data import Dataset
-from bn_course.metrics import accuracy  # noqa: F401 (notebook 09 imports it from here)
+from bn_course.metrics import accuracy, batch_norm_layers  # noqa: F401 (notebook 09 imports both from here)
 
 
 def shifted_dataset(data, *, scale, offset):
@@ -40,11 +40,6 @@ def shifted_dataset(data, *, scale, offset):
 
     return Dataset(X_train=moved(data.X_train), y_train=data.y_train.copy(), X_test=moved(data.X_test),
                    y_test=data.y_test.copy())
-
-
-def batch_norm_layers(model):
-    """The keras.layers.BatchNormalization layers of `model`, in order (a list, possibly empty)."""
-    return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
 
 
 def reestimate_moving_statistics(model, X, *, passes=1, batch_size=32, reset=True, cumulative=False, random_state=0):

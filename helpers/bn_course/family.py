@@ -12,7 +12,7 @@ import keras
 
 from bn_course.arguments import is_integer, is_real
 from bn_course.fast import train_stacked
-from bn_course.metrics import accuracy_with_population_statistics
+from bn_course.metrics import accuracy_with_population_statistics, batch_norm_layers
 from bn_course.statistics import mean_confidence_interval, paired_difference
 from bn_course.study_plots import palette_color
 from bn_course.training import MOMENTUM, set_seed
@@ -82,7 +82,7 @@ def population_statistics_accuracy(model, X_statistics, X, y):
     """`bn_course.metrics.accuracy_with_population_statistics` for every model of a sweep: the accuracy on (X, y)
     with each BatchNormalization layer normalising with the population statistics of `X_statistics`, and NaN for
     a model without BatchNormalization (LN, GN: no moving averages to replace), where metrics raises ValueError."""
-    if not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers):
+    if not batch_norm_layers(model):
         return float("nan")
     return accuracy_with_population_statistics(model, X_statistics, X, y)
 

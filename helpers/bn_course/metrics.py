@@ -155,6 +155,14 @@ def accuracy(outputs, y):
     return float(np.mean(predicted == (labels if multi_class else labels > 0.5)))
 
 
+def batch_norm_layers(model):
+    """The keras.layers.BatchNormalization layers among `model.layers` (subclasses included), in order; a list,
+    possibly empty."""
+    import keras
+
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+
+
 @contextlib.contextmanager
 def _population_statistics_in_place(model, X):
     """Give every BN layer of `model` the population statistics of X (yielded as a list), then restore its own."""
@@ -163,7 +171,7 @@ def _population_statistics_in_place(model, X):
     inputs = np.asarray(X, dtype="float32")
     if inputs.ndim < 2 or inputs.shape[0] < 2:
         raise ValueError(f"X must hold at least 2 points, one per row; got shape {inputs.shape}.")
-    normalizations = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    normalizations = batch_norm_layers(model)
     if not normalizations:
         raise ValueError("the model has no BatchNormalization layer: there are no statistics to replace.")
     saved = [layer.get_weights() for layer in normalizations]
