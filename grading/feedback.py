@@ -32,14 +32,15 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_markdown_cell
 from nbgrader.api import Gradebook
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Unicode
 
 from grading.course import (PACKAGE_PARENT, assignments, copy_kept_files, feedback_folder, gradebook_url, nbgrader_env,
                             release_notebook, run_nbgrader, submissions, submitted_folder)
 from grading.report import read_report
 
-BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+# The markers nbgrader itself looks for when it clears hidden tests from the release
+BEGIN, END = ClearHiddenTests.begin_test_delimeter.default_value, ClearHiddenTests.end_test_delimeter.default_value
 HIDDEN_NOTE = "# (The code of the hidden tests is not shown.)"
 
 
