@@ -12,21 +12,23 @@ the folded network's outputs are checked against the original's before anything 
 
 Each network runs one inference pass on `--size` standard-normal inputs two ways: Keras (`predict_on_batch`,
 inference mode) and plain NumPy (matrix products; BN at inference as `x * s + t` per unit, the 2 operations per
-unit that `bn_course.after_training.inference_operations` counts). Within a round the original and the folded
-version are timed side by side (each the median of `--repeats` calls after a warm-up call), in alternating
-order, and their ratio is taken: the ratio, not either time, is what a shared machine's load disturbs least. The
-table gives the median ratio over `--rounds` rounds and its range, with the load average before and after.
+unit that `bn_course.after_training.inference_operations` counts). After a warm-up call of each, the original and
+the folded version are called alternately, `--pairs` times (the order flips from one pair to the next), and each
+pair gives a ratio folded / original: two calls a few milliseconds apart share the machine's load, so their
+ratio is what a shared machine disturbs least. The table gives the median ratio and its interquartile range, in
+how many pairs the folded call was the faster, and the ratio of the two fastest calls (the least disturbed ones),
+with the load average before and after.
 """
 import argparse
 import os
-import statistics
+import time
 
 import numpy as np
 
 import bn_course  # noqa: F401  (quiets TensorFlow before it loads)
 import keras
 
-from bn_course.after_training import inference_operations, median_seconds, standard_normal_inputs
+from bn_course.after_training import inference_operations, standard_normal_inputs
 from bench_training import machine_description  # noqa: E402  (this script's folder is on sys.path)
 from exercise_cells import source_cells  # noqa: E402  (PYTHONPATH=tests)
 
@@ -104,12 +106,26 @@ def activation_steps(activation):
     raise TypeError(f"no NumPy version of the activation {activation!r} in this benchmark")
 
 
+def paired_times(original, folded, batch, pairs):
+    """Seconds of `pairs` alternating calls of original(batch) and folded(batch), after one warm-up call of each
+    (which traces a graph or fills caches): two arrays (pairs,), entry i of both from the same pair."""
+    original(batch)
+    folded(batch)
+    times = np.empty((pairs, 2))
+    for index in range(pairs):
+        order = (0, 1) if index % 2 == 0 else (1, 0)
+        for column in order:
+            start = time.perf_counter()
+            (original, folded)[column](batch)
+            times[index, column] = time.perf_counter() - start
+    return times[:, 0], times[:, 1]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000, help="inputs per inference pass (default 100,000)")
     parser.add_argument("--units", type=int, default=50, help="hidden units, as in notebook 09 (default 50)")
-    parser.add_argument("--rounds", type=int, default=15, help="rounds of side-by-side timings (median reported)")
-    parser.add_argument("--repeats", type=int, default=5, help="calls per candidate and round (their median)")
+    parser.add_argument("--pairs", type=int, default=60, help="alternating pairs of calls per row (default 60)")
     args = parser.parse_args()
     for line in machine_description():
         print(line)
@@ -117,29 +133,29 @@ def main():
     rng = np.random.default_rng(0)
     batch = standard_normal_inputs(args.size, 2, random_state=1)
     fold_before, fold_after = notebook_folding()
-    print(f"\n{args.size:,} inputs per pass, {args.units} hidden units; ratio folded / original of the median time of "
-          f"{args.repeats} calls, median and range over {args.rounds} rounds (< 1: the folded network is faster)")
-    print("| placement | through | original (ms, median) | folded (ms, median) | ratio folded / original: median "
-          "[min, max] | operations folded / original | largest output difference |")
-    print("|---|---|---:|---:|---|---:|---:|")
+    print(f"\n{args.size:,} inputs per pass, {args.units} hidden units, {args.pairs} alternating pairs of calls per "
+          "row; ratio folded / original (< 1: the folded network is faster)")
+    print("| placement | through | original (ms, median) | folded (ms, median) | ratio per pair: median [IQR] | "
+          "pairs with the folded call faster | ratio of the fastest calls | operations folded / original | "
+          "largest output difference |")
+    print("|---|---|---:|---:|---|---:|---:|---:|---:|")
     for placement in ("BN before the ReLU", "BN after the ReLU"):
         original, folded = networks(placement, args.units, fold_before, fold_after, rng)
         difference = float(np.abs(original.predict_on_batch(batch) - folded.predict_on_batch(batch)).max())
         if not difference < 1e-4:
-            raise SystemExit(f"{placement}: the folded network's outputs differ from the original's by {difference:.1e}; "
-                             "nothing timed.")
+            raise SystemExit(f"{placement}: the folded network's outputs differ from the original's by "
+                             f"{difference:.1e}; nothing timed.")
         operations = inference_operations(folded)["total"] / inference_operations(original)["total"]
         for through, candidates in (("Keras predict_on_batch", (original.predict_on_batch, folded.predict_on_batch)),
                                     ("NumPy", (numpy_pass(original), numpy_pass(folded)))):
-            times = {"original": [], "folded": []}
-            for round_index in range(args.rounds):
-                pairs = list(zip(("original", "folded"), candidates))
-                for name, function in (pairs if round_index % 2 == 0 else pairs[::-1]):
-                    times[name].append(median_seconds(function, batch, repeats=args.repeats))
-            ratios = np.array(times["folded"]) / np.array(times["original"])
-            print(f"| {placement} | {through} | {statistics.median(times['original']) * 1e3:.2f} | "
-                  f"{statistics.median(times['folded']) * 1e3:.2f} | {np.median(ratios):.2f} [{ratios.min():.2f}, "
-                  f"{ratios.max():.2f}] | {operations:.3f} | {difference:.1e} |", flush=True)
+            original_times, folded_times = paired_times(*candidates, batch, args.pairs)
+            ratios = folded_times / original_times
+            low, median, high = np.percentile(ratios, [25, 50, 75])
+            print(f"| {placement} | {through} | {np.median(original_times) * 1e3:.2f} | "
+                  f"{np.median(folded_times) * 1e3:.2f} | {median:.2f} [{low:.2f}, {high:.2f}] | "
+                  f"{np.sum(ratios < 1)}/{len(ratios)} | "
+                  f"{folded_times.min() / original_times.min():.2f} | {operations:.3f} | {difference:.1e} |",
+                  flush=True)
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     print(f"\nload average at end (1, 5, 15 min): {load}")
 
