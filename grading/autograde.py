@@ -37,15 +37,17 @@ DEFAULT_BUDGET = 1800  # seconds for one whole submission, even if every cell ha
 
 
 def autograde(course, assignment_ids=None, *, jobs=1, timeout=None, memory_gb=DEFAULT_MEMORY_GB, budget=DEFAULT_BUDGET,
-              isolate=True, scheduler=None, allow_unsandboxed=False, worker_wait=None):
+              isolate=True, scheduler=None, allow_unsandboxed=False, worker_wait=None, client=None):
     """Grade every submission of the given (default: all released) assignments; return their Reports.
 
     Each submission is one Dask task (grading/distributed_grading.py): on a LocalCluster of `jobs` worker
     processes, or on the workers of the running cluster at `scheduler` (tcp://host:8786, tls://...), which refuse
     to grade without a working sandbox unless `allow_unsandboxed`. `isolate`: run kernels in bubblewrap where it
     works (grading/sandbox.py). Never raises for one submission: a failed task is reported for it. Raises
-    NoWorkers when the cluster had no worker for `worker_wait` seconds (default WORKER_WAIT), after merging
-    what was graded; the submissions left are untouched.
+    NoWorkers when the cluster had no worker for `worker_wait` seconds (default WORKER_WAIT), and Stalled when
+    its workers neither finished nor started a grading for `budget` + STALL_MARGIN seconds, after merging what
+    was graded; the submissions left are untouched. `client`: an open Dask Client to grade on instead of the
+    cluster `jobs` and `scheduler` describe (a benchmark that places its workers itself).
     """
     from grading.distributed_grading import WORKER_WAIT, grade_course  # Dask takes a second to import: only when grading
 
@@ -56,7 +58,7 @@ def autograde(course, assignment_ids=None, *, jobs=1, timeout=None, memory_gb=DE
     if work:
         grade_course(course, work, limits=dict(timeout=timeout, memory_gb=memory_gb, budget=budget, isolate=isolate),
                      scheduler=scheduler, jobs=jobs, require_sandbox=scheduler is not None and not allow_unsandboxed,
-                     worker_wait=WORKER_WAIT if worker_wait is None else worker_wait)
+                     worker_wait=WORKER_WAIT if worker_wait is None else worker_wait, client=client)
     return [read_report(course, student, assignment) for student, assignment in work]
 
 
@@ -80,7 +82,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.scheduler and args.no_sandbox and not args.allow_unsandboxed:
         parser.error("--no-sandbox on a cluster's workers also needs --allow-unsandboxed")
-    from grading.distributed_grading import NoWorkers, SandboxRefused
+    from grading.distributed_grading import BatchStopped, SandboxRefused
 
     start = time.perf_counter()
     try:
@@ -90,7 +92,7 @@ def main(argv=None):
                             worker_wait=args.worker_wait)
     except SandboxRefused as refusal:
         sys.exit(f"Nothing was graded: {refusal}")
-    except NoWorkers as stopped:
+    except BatchStopped as stopped:
         for student, assignment in stopped.unfinished:
             print(f"NOT GRADED {assignment} {student}: {stopped.sentence}", file=sys.stderr)
         sys.exit(f"Grading stopped: {stopped}")

@@ -14,7 +14,9 @@ graded folder. The client merges each Graded into the course (grading.merge.coll
 exactly once per submission and task token, however often Dask ran the task. A task that fails (an exception
 after its retries, or KilledWorker: every worker that ran it died) is reported for its submission in plain
 words and scores 0, like any submission grading could not finish; the batch goes on, and the submission stays
-in submitted/ for the next `make autograde`.
+in submitted/ for the next `make autograde`. A batch never waits for ever: it stops, merging what was graded and
+leaving the rest untouched, when its cluster has no worker for --worker-wait seconds (NoWorkers), or when its
+workers neither finish nor start a grading for longer than a grading's budget allows (Stalled).
 
 Workers of an existing cluster refuse to grade where bubblewrap does not work (grading/sandbox.py) unless
 `--allow-unsandboxed` is given; the LocalCluster, on the instructor's own machine, grades there as
@@ -50,6 +52,9 @@ RETRIES = 1  # a task that raised runs once more (maybe on another worker) befor
 # Seconds a batch waits while its cluster has no worker (an existing cluster's first one; every worker lost
 # mid-batch) before it stops: long enough for a nanny or a job queue to start a worker again.
 WORKER_WAIT = 300
+# Seconds beyond a submission's budget before a batch whose workers return nothing is declared stuck: the budget
+# kill ends every grading in time, so only something below grading can be silent longer.
+STALL_MARGIN = 300
 POLL = 1  # seconds between looks at the cluster while no result is ready
 
 
@@ -89,17 +94,31 @@ class SandboxRefused(RuntimeError):
     """A worker without a working sandbox was asked to grade, and unsandboxed grading was not allowed."""
 
 
-class NoWorkers(RuntimeError):
-    """The cluster had no worker for `seconds`: the submissions `unfinished` [(student, assignment)] were not
-    graded, and nothing of theirs (gradebook, autograded/, report, feedback) was changed."""
+class BatchStopped(RuntimeError):
+    """The batch stopped waiting for `seconds`: the submissions `unfinished` [(student, assignment)] were not
+    graded, and nothing of theirs (gradebook, autograded/, report, feedback) was changed. REASON says why (with
+    the seconds), ADVICE what the instructor can do."""
+    REASON = ADVICE = ""
 
     def __init__(self, seconds, unfinished):
         self.seconds, self.unfinished = seconds, sorted(unfinished)
-        self.sentence = (f"no Dask worker available for {seconds:g} s, so it was not graded; its earlier results and "
-                         "feedback are untouched")
-        super().__init__(f"no Dask worker available for {seconds:g} s: {len(self.unfinished)} submission(s) were not "
-                         "graded (their earlier results and feedback are untouched); start workers, or a new cluster, "
-                         "and run `make autograde` again")
+        reason = self.REASON.format(seconds=seconds)
+        self.sentence = f"{reason}, so it was not graded; its earlier results and feedback are untouched"
+        super().__init__(f"{reason}: {len(self.unfinished)} submission(s) were not graded (their earlier results and "
+                         f"feedback are untouched); {self.ADVICE}")
+
+
+class NoWorkers(BatchStopped):
+    """The cluster had no worker for `seconds`."""
+    REASON = "no Dask worker available for {seconds:g} s"
+    ADVICE = "start workers, or a new cluster, and run `make autograde` again"
+
+
+class Stalled(BatchStopped):
+    """The cluster had workers, but for `seconds` no task finished and none moved to another worker: longer than
+    a grading may take (its budget), so something below grading (Dask, a worker's machine) is stuck."""
+    REASON = "no Dask worker finished or started a grading for {seconds:g} s, longer than a grading's budget allows"
+    ADVICE = "look at the workers' logs (or the Dask dashboard), then run `make autograde` again"
 
 
 # --- files as bytes ------------------------------------------------------------------------------------------------
@@ -268,11 +287,13 @@ def task_key(parcel):
     return f"grade {parcel.assignment} {parcel.student} {parcel.token}"
 
 
-def grade_batch(client, parcels, releases, merge, *, grade=grade_parcel, retries=RETRIES, worker_wait=WORKER_WAIT):
+def grade_batch(client, parcels, releases, merge, *, grade=grade_parcel, retries=RETRIES, worker_wait=WORKER_WAIT,
+                stall=None):
     """Grade every Parcel on `client`'s workers (one task each), merging each result as it arrives through one
     MergeLedger; return the ledger. `releases`: {assignment: Release}; `grade(parcel, release)` runs on a worker.
 
-    Raises NoWorkers when the cluster had no worker for `worker_wait` seconds while tasks were left: what was
+    Raises NoWorkers when the cluster had no worker for `worker_wait` seconds while tasks were left, and Stalled
+    when for `stall` seconds (None: never) no task finished and no task started or moved on a worker: what was
     graded is merged, the tasks left are cancelled and their submissions not touched.
     """
     # Each Release is a task's result, not scattered data: a worker that dies holding it takes scattered data with it
@@ -298,26 +319,43 @@ def grade_batch(client, parcels, releases, merge, *, grade=grade_parcel, retries
             result = failed(parcel, error)
         ledger.deliver(result)
 
+    def stop(stopped):
+        left = [(future, parcel) for future, parcel in submitted if not future.done()]
+        client.cancel([future for future, _ in left])
+        for future, _ in submitted:
+            if future.done() and not future.cancelled():  # finished while we looked
+                deliver(future)
+        raise stopped(worker_wait if stopped is NoWorkers else stall,
+                      {(parcel.student, parcel.assignment) for _, parcel in left
+                       if (parcel.student, parcel.assignment) not in ledger.merged})
+
     # as_completed watches the futures on their own client's loop (by default it takes the default client's)
     pending = as_completed([future for future, _ in submitted], loop=client.loop)
     alone_since = None  # when the cluster was first seen without any worker, or None while it has one
+    progress, placement = time.monotonic(), None  # when a task last finished or started (or moved) on a worker
     while not pending.is_empty():
         ready = pending.next_batch(block=False)
         for future in ready:
             deliver(future)
         if ready:
+            progress = time.monotonic()
             continue
         alone_since = None if has_workers(client) else alone_since or time.monotonic()
         if alone_since is not None and time.monotonic() - alone_since >= worker_wait:
-            left = [(future, parcel) for future, parcel in submitted if not future.done()]
-            client.cancel([future for future, _ in left])
-            for future, _ in submitted:
-                if future.done() and not future.cancelled():  # finished while we looked
-                    deliver(future)
-            raise NoWorkers(worker_wait, {(parcel.student, parcel.assignment) for _, parcel in left
-                                          if (parcel.student, parcel.assignment) not in ledger.merged})
+            stop(NoWorkers)
+        if stall is not None:
+            now_placed = running_tasks(client)
+            if now_placed != placement:
+                progress, placement = time.monotonic(), now_placed
+            elif time.monotonic() - progress >= stall:
+                stop(Stalled)
         time.sleep(POLL)
     return ledger
+
+
+def running_tasks(client):
+    """{worker address: the keys of the tasks it runs now} of `client`'s cluster."""
+    return {worker: frozenset(keys) for worker, keys in client.processing().items()}
 
 
 def has_workers(client):
@@ -350,14 +388,18 @@ def unsandboxed_workers(client):
 
 
 def grade_course(course, work, *, limits, scheduler=None, jobs=1, require_sandbox=False, client=None,
-                 grade=grade_parcel, worker_wait=WORKER_WAIT):
+                 grade=grade_parcel, worker_wait=WORKER_WAIT, stall=None):
     """Grade the submissions `work` [(student, assignment)] of `course` on Dask and merge them into it; return
     the MergeLedger.
 
     `client`: an open Client to use instead of the one `scheduler` and `jobs` describe. `require_sandbox`: raise
     SandboxRefused, before anything is graded, when a connected worker has no working sandbox (and make every
-    task refuse on such a worker). Raises NoWorkers when the cluster had no worker for `worker_wait` seconds.
+    task refuse on such a worker). Raises NoWorkers when the cluster had no worker for `worker_wait` seconds, and
+    Stalled when its workers neither finished nor started a task for `stall` seconds (default: the budget in
+    `limits` plus STALL_MARGIN; without a budget, never).
     """
+    if stall is None and "budget" in limits:
+        stall = limits["budget"] + STALL_MARGIN
     with (dask_client(scheduler, jobs) if client is None else nullcontext(client)) as client:
         try:
             client.wait_for_workers(1, timeout=worker_wait)  # an existing cluster's first worker
@@ -374,4 +416,4 @@ def grade_course(course, work, *, limits, scheduler=None, jobs=1, require_sandbo
                                    require_sandbox=require_sandbox) for student, assignment in work]
         releases = {assignment: pack_release(course, assignment) for assignment in sorted({a for _, a in work})}
         return grade_batch(client, parcels, releases, lambda graded: merge_graded(course, graded), grade=grade,
-                           worker_wait=worker_wait)
+                           worker_wait=worker_wait, stall=stall)

@@ -24,7 +24,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from grading import distributed_grading
-from grading.distributed_grading import (Graded, MergeLedger, NoWorkers, Parcel, Release, SandboxRefused,
+from grading.distributed_grading import (Graded, MergeLedger, NoWorkers, Parcel, Release, SandboxRefused, Stalled,
                                          assignment_gradebook, failed, grade_batch, grade_course, grade_parcel,
                                          merge_graded)
 from grading.report import Report, read_report
@@ -152,6 +152,47 @@ def test_a_cluster_that_never_has_a_worker_grades_nothing_and_says_so(tmp_path):
         with pytest.raises(NoWorkers, match=r"no Dask worker available for 1 s: 2 submission\(s\) were not graded"):
             grade_course(tmp_path, [("ann", ASSIGNMENT), ("bob", ASSIGNMENT)], limits={}, client=client, worker_wait=1)
     assert list(tmp_path.iterdir()) == [], "the course was touched"
+
+
+def test_a_batch_whose_workers_return_nothing_for_too_long_stops_and_says_so(tmp_path):
+    """bob's grading never returns while its worker stays connected (what the budget kill makes impossible for a
+    grading, so something below it is stuck): after `stall` seconds without a task finishing or starting, the
+    batch stops, having merged ann, and leaves bob untouched."""
+    merged = []
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        with pytest.raises(Stalled) as stopped:
+            grade_batch(client, [parcel("ann", tmp_path.name), parcel("bob", tmp_path.name)], RELEASES, merged.append,
+                        grade=grade_ann_bob_never, stall=3)
+    assert [graded.student for graded in merged] == ["ann"]
+    assert stopped.value.unfinished == [("bob", ASSIGNMENT)]
+    assert str(stopped.value).startswith("no Dask worker finished or started a grading for 3 s, longer than a "
+                                         "grading's budget allows: 1 submission(s) were not graded")
+
+
+def test_a_batch_whose_tasks_keep_finishing_is_never_declared_stuck(client, tmp_path):
+    """Each grading takes 1.5 s and the stall limit is 2 s: four gradings on two threads take 3 s, but a result
+    arrives every 1.5 s, so the batch finishes."""
+    merged = []
+    grade_batch(client, [parcel(student, tmp_path.name) for student in ("ann", "bob", "cat", "dan")], RELEASES,
+                merged.append, grade=grade_slowly, stall=2)
+    assert sorted(graded.student for graded in merged) == ["ann", "bob", "cat", "dan"]
+
+
+def grade_slowly(parcel, release):
+    time.sleep(1.5)
+    return Graded(parcel.student, parcel.assignment, parcel.token, Report(parcel.student, parcel.assignment, status="ok"))
+
+
+def test_the_stall_limit_is_the_budget_plus_a_margin(monkeypatch, tmp_path):
+    seen = {}
+    monkeypatch.setattr(distributed_grading, "grade_batch", lambda *args, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(distributed_grading, "pack_submission", lambda *args, **kwargs: None)
+    monkeypatch.setattr(distributed_grading, "pack_release", lambda *args, **kwargs: None)
+    with LocalCluster(n_workers=1, processes=False, dashboard_address="127.0.0.1:0") as cluster, \
+            Client(cluster) as client:
+        grade_course(tmp_path, [("ann", ASSIGNMENT)], limits={"budget": 1800}, client=client)
+    assert seen["stall"] == 1800 + distributed_grading.STALL_MARGIN
 
 
 def test_a_batch_stopped_for_want_of_workers_ends_with_a_failing_status_that_says_why(monkeypatch, capsys):
