@@ -82,6 +82,11 @@ def gradebook_url(course):
     return layout(course).db_url
 
 
+def sqlite_url(path):
+    """The SQLAlchemy URL of the SQLite gradebook file `path` (what nbgrader's db_url and Gradebook take)."""
+    return f"{SQLITE}{path}"
+
+
 def gradebook_file(course):
     """The path of the course's SQLite gradebook (grading copies the file into each sandbox)."""
     url = gradebook_url(course)

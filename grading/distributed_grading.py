@@ -38,7 +38,7 @@ from distributed import Client, LocalCluster, as_completed
 from distributed.scheduler import KilledWorker
 from nbgrader.api import Gradebook
 
-from grading.course import autograded_folder, gradebook_file, release_folder, submitted_folder
+from grading.course import autograded_folder, gradebook_file, release_folder, sqlite_url, submitted_folder
 from grading.merge import collect
 from grading.release import provide_helpers
 from grading.report import Report
@@ -146,7 +146,7 @@ def assignment_gradebook(course, assignment, destination):
     """Copy the course's gradebook to `destination` with every student and every other assignment removed, then
     compacted (SQLite keeps deleted rows in free pages until VACUUM): the definition of `assignment` only."""
     shutil.copy2(gradebook_file(course), destination)
-    with Gradebook(f"sqlite:///{destination}") as gradebook:
+    with Gradebook(sqlite_url(destination)) as gradebook:
         for student in gradebook.students:
             gradebook.remove_student(student.id)
         for other in gradebook.assignments:

@@ -11,7 +11,7 @@ import warnings
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
-from grading.course import autograded_folder, copy_kept_files, gradebook_url, submitted_folder
+from grading.course import autograded_folder, copy_kept_files, gradebook_url, sqlite_url, submitted_folder
 from grading.report import NOTHING_RECORDED, write_report
 
 
@@ -62,7 +62,7 @@ def collect(course, student, assignment, top, report):
         record_missing(target_url, assignment, student)
     else:
         try:
-            merge_submission(f"sqlite:///{top / 'gradebook.db'}", target_url, assignment, student)
+            merge_submission(sqlite_url(top / 'gradebook.db'), target_url, assignment, student)
         except MissingEntry:  # nbgrader was stopped before it recorded the submission (e.g. killed at start-up)
             record_missing(target_url, assignment, student)
             report.problems.append(NOTHING_RECORDED)

@@ -17,7 +17,7 @@ import time
 import nbformat
 from nbgrader import utils as nbgrader_utils
 
-from grading.course import BIN, autograded_folder, nbgrader_env, submitted_folder
+from grading.course import BIN, autograded_folder, nbgrader_env, sqlite_url, submitted_folder
 from grading.release import provide_helpers
 from grading.report import TOO_MANY_PROCESSES, cell_label, grading_failure, problems_in, read_only
 from grading.sandbox import (MAX_PROCESSES, SANDBOX_SOURCE, UNISOLATED_WARNING, build_sandbox, create_process_limit,
@@ -35,7 +35,7 @@ def run_autograde(top, student, assignment, *, timeout, memory_gb, budget, kerne
     """
     box = top / "course"
     command = [str(BIN / "nbgrader"), "autograde", assignment, f"--student={student}", "--force",
-               f"--CourseDirectory.root={box}", f"--CourseDirectory.db_url=sqlite:///{top / 'gradebook.db'}",
+               f"--CourseDirectory.root={box}", f"--CourseDirectory.db_url={sqlite_url(top / 'gradebook.db')}",
                f"--CourseDirectory.source_directory={SANDBOX_SOURCE}", f"--Execute.timeout={timeout}", *kernel_options]
     jupyter_path = os.pathsep.join(filter(None, [str(top / "jupyter"), os.environ.get("JUPYTER_PATH")]))
     env = nbgrader_env(PYTHONPATH=str(top / "lib"), GRADING_SANDBOX=top.name, IPYTHONDIR=str(scratch(top) / "ipython"),

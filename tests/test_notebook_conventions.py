@@ -5,6 +5,8 @@ import pytest
 
 from course import ASSIGNMENTS, ROOT, notebook_path, read_notebook
 
+from grading.feedback import BEGIN, hidden_regions
+
 
 def graded_test_cells(assignment):
     notebook = read_notebook(notebook_path(ROOT, "solutions", assignment))
@@ -22,11 +24,16 @@ def test_test_cells_end_without_a_value(assignment):
     assert not with_value, f"test cells that leave a value: {with_value}"
 
 
+def has_hidden_tests(cell):
+    """Whether a test cell opens a hidden-test region (nbgrader's own marker, read by grading's one parser)."""
+    return any(place == BEGIN for _, place in hidden_regions(cell.source))
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_exercise_has_public_and_hidden_tests_worth_points(assignment):
     cells = graded_test_cells(assignment)
-    hidden = [cell for cell in cells if "### BEGIN HIDDEN TESTS" in cell.source]
-    public = [cell for cell in cells if "### BEGIN HIDDEN TESTS" not in cell.source]
+    hidden = [cell for cell in cells if has_hidden_tests(cell)]
+    public = [cell for cell in cells if not has_hidden_tests(cell)]
     assert len(public) >= 2 and len(hidden) >= 2, "each notebook needs at least two autograded exercises"
     assert all(cell.metadata["nbgrader"]["points"] > 0 for cell in cells)
 
