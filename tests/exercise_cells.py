@@ -31,11 +31,11 @@ def naming_mismatches(cells, wrong_answers):
     return mismatches
 
 
-def exercise_failures(assignment, exercise, answer, *, setup=("code-02",)):
+def exercise_failures(assignment, exercise, answer=None, *, setup=("code-02",)):
     """Which of `exercise`'s two test cells (test_<exercise>_public, test_<exercise>_hidden) raise when its answer
-    cell (grade id `exercise`) holds `answer`."""
-    return failing_tests(assignment, (f"test_{exercise}_public", f"test_{exercise}_hidden"), {exercise: answer},
-                         setup=setup)
+    cell (grade id `exercise`) holds `answer` (None: the solution)."""
+    return failing_tests(assignment, (f"test_{exercise}_public", f"test_{exercise}_hidden"),
+                         None if answer is None else {exercise: answer}, setup=setup)
 
 
 def source_cells(assignment):

@@ -1,12 +1,12 @@
 """06-deep-networks: every wrong answer named in a hidden test's comment loses points; the solution loses none.
 
-`exercise_cells.failing_tests` runs the exercise's public and hidden test cells in-process after the wrong answer
+`exercise_cells.exercise_failures` runs the exercise's public and hidden test cells in-process after the wrong answer
 replaces the solution: a graded cell that raises scores 0 in nbgrader. `tests/test_nbgrader_roundtrip.py` grades
 one of these wrong answers (BN after the activation) through nbgrader itself.
 """
 import pytest
 
-from exercise_cells import failing_tests, source_cells
+from exercise_cells import exercise_failures, source_cells
 
 ASSIGNMENT = "06-deep-networks"
 CELLS = source_cells(ASSIGNMENT)
@@ -97,7 +97,7 @@ WRONG_ANSWERS = {
 
 def failing_cells(exercise, answer=None):
     """The test cells of `exercise` that raise when its answer cell holds `answer` (default: the solution)."""
-    return failing_tests(ASSIGNMENT, EXERCISES[exercise], None if answer is None else {exercise: answer})
+    return exercise_failures(ASSIGNMENT, exercise, answer)
 
 
 @pytest.mark.parametrize("exercise", list(EXERCISES))

@@ -1,13 +1,13 @@
 """07-what-bn-does: each wrong answer named in a hidden test's comment fails that exercise's hidden test cell.
 
-`exercise_cells.failing_tests` runs the exercise's public and hidden test cells in-process, after the wrong answer
+`exercise_cells.exercise_failures` runs the exercise's public and hidden test cells in-process, after the wrong answer
 replaces the solution: a graded cell that raises scores 0 in nbgrader, so the answer loses its points. The
 complete solution must pass every cell. `tests/test_nbgrader_roundtrip.py` grades one of these wrong answers
 through nbgrader itself.
 """
 import pytest
 
-from exercise_cells import failing_tests, source_cells
+from exercise_cells import exercise_failures, source_cells
 
 ASSIGNMENT = "07-what-bn-does"
 CELLS = source_cells(ASSIGNMENT)
@@ -15,7 +15,7 @@ CELLS = source_cells(ASSIGNMENT)
 
 def failing_cells(exercise, answer):
     """The test cells of `exercise` (public, hidden) that raise when its answer cell holds `answer`."""
-    return failing_tests(ASSIGNMENT, (f"test_{exercise}_public", f"test_{exercise}_hidden"), {exercise: answer})
+    return exercise_failures(ASSIGNMENT, exercise, answer)
 
 
 WEIGHTS_FOR_ICS = {
