@@ -115,8 +115,8 @@ class NoWorkers(BatchStopped):
 
 
 class Stalled(BatchStopped):
-    """The cluster had workers, but for `seconds` no task finished and none moved to another worker: longer than
-    a grading may take (its budget), so something below grading (Dask, a worker's machine) is stuck."""
+    """The cluster had workers, but for `seconds` no task finished, started or moved to another worker: longer
+    than a grading may take (its budget), so something below grading (Dask, a worker's machine) is stuck."""
     REASON = "no Dask worker finished or started a grading for {seconds:g} s, longer than a grading's budget allows"
     ADVICE = "look at the workers' logs (or the Dask dashboard), then run `make autograde` again"
 
@@ -319,15 +319,14 @@ def grade_batch(client, parcels, releases, merge, *, grade=grade_parcel, retries
             result = failed(parcel, error)
         ledger.deliver(result)
 
-    def stop(stopped):
+    def stop(stopped, seconds):
         left = [(future, parcel) for future, parcel in submitted if not future.done()]
         client.cancel([future for future, _ in left])
         for future, _ in submitted:
             if future.done() and not future.cancelled():  # finished while we looked
                 deliver(future)
-        raise stopped(worker_wait if stopped is NoWorkers else stall,
-                      {(parcel.student, parcel.assignment) for _, parcel in left
-                       if (parcel.student, parcel.assignment) not in ledger.merged})
+        raise stopped(seconds, {(parcel.student, parcel.assignment) for _, parcel in left
+                                 if (parcel.student, parcel.assignment) not in ledger.merged})
 
     # as_completed watches the futures on their own client's loop (by default it takes the default client's)
     pending = as_completed([future for future, _ in submitted], loop=client.loop)
@@ -342,13 +341,13 @@ def grade_batch(client, parcels, releases, merge, *, grade=grade_parcel, retries
             continue
         alone_since = None if has_workers(client) else alone_since or time.monotonic()
         if alone_since is not None and time.monotonic() - alone_since >= worker_wait:
-            stop(NoWorkers)
+            stop(NoWorkers, worker_wait)
         if stall is not None:
             now_placed = running_tasks(client)
             if now_placed != placement:
                 progress, placement = time.monotonic(), now_placed
             elif time.monotonic() - progress >= stall:
-                stop(Stalled)
+                stop(Stalled, stall)
         time.sleep(POLL)
     return ledger
 
