@@ -17,7 +17,8 @@ one core. The script measures that too (the seed model's fit, 100 epochs, alone 
 and two at once), in subprocesses, before the rounds. The class estimate (1,000 students x 8 assignments on N
 workers) scales the 1-worker rate of "a core each" linearly. With --output it writes the tables as Markdown.
 
-Usage: PYTHONPATH=tests .venv/bin/python benchmarks/bench_dask.py [--submissions 6] [--rounds 1] [--output FILE]
+Linux only (sched_setaffinity). Usage:
+    PYTHONPATH=tests .venv/bin/python benchmarks/bench_dask.py [--submissions 6] [--rounds 1] [--output FILE]
 """
 import argparse
 import os
@@ -39,7 +40,8 @@ from grading.distributed_grading import dask_client
 CLASS = (1000, 8)  # students, assignments
 CLUSTER_WORKERS = (1, 2, 8, 32, 100)
 PLACEMENTS = ("shared", "a core each")
-# The seed model (tests/zoo.py's baseline, as notebook 02 trains it): prints its fit's wall and CPU seconds.
+# The seed model (tests/zoo.py's baseline 2-50-1, 100 epochs of batch 32 through the course's fit_model, as notebook
+# 02 trains it): prints its fit's wall and CPU seconds.
 FIT_PROBE = """
 import time
 import bn_course, zoo
