@@ -4,6 +4,7 @@
 that loses it mid-batch), and the real merge on gradebooks built with nbgrader's API (seconds). The `full` tests grade real submissions on a LocalCluster of 2
 worker processes: the same scores as JOBS=1, and nothing lost when a worker process dies mid-batch.
 """
+import contextlib
 import faulthandler
 import functools
 import logging
@@ -120,6 +121,15 @@ def test_a_killed_worker_is_reported_in_plain_words():
     assert report.status == "error" and "tcp://10.0.0.7:40000" in report.log
 
 
+@contextlib.contextmanager
+def one_worker_process():
+    """(cluster, client) of a LocalCluster of one worker process with two threads: a task that never returns dies
+    with the process when the cluster closes (an in-process worker's thread would sleep on)."""
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        yield cluster, client
+
+
 def grade_ann_bob_never(parcel, release):
     """A fake grading: ann is graded at once, bob's task is still running when the cluster loses its worker."""
     if parcel.student == "bob":
@@ -131,8 +141,7 @@ def test_a_batch_whose_cluster_loses_every_worker_stops_and_says_so(tmp_path):
     """One worker process; as soon as ann's result is merged, the cluster is scaled to no worker while bob's task
     runs: the batch stops after worker_wait seconds, says so, and does not merge bob (nothing of his changes)."""
     merged = []
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
-                      dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with one_worker_process() as (cluster, client):
         def merge_then_lose_the_workers(graded):
             merged.append(graded)
             cluster.scale(0)
@@ -159,8 +168,7 @@ def test_a_batch_whose_workers_return_nothing_for_too_long_stops_and_says_so(tmp
     grading, so something below it is stuck): after `stall` seconds without a task finishing or starting, the
     batch stops, having merged ann, and leaves bob untouched."""
     merged = []
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
-                      dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with one_worker_process() as (_, client):
         with pytest.raises(Stalled) as stopped:
             grade_batch(client, [parcel("ann", tmp_path.name), parcel("bob", tmp_path.name)], RELEASES, merged.append,
                         grade=grade_ann_bob_never, stall=3)
@@ -184,14 +192,12 @@ def grade_slowly(parcel, release):
     return Graded(parcel.student, parcel.assignment, parcel.token, Report(parcel.student, parcel.assignment, status="ok"))
 
 
-def test_the_stall_limit_is_the_budget_plus_a_margin(monkeypatch, tmp_path):
+def test_the_stall_limit_is_the_budget_plus_a_margin(client, monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(distributed_grading, "grade_batch", lambda *args, **kwargs: seen.update(kwargs))
     monkeypatch.setattr(distributed_grading, "pack_submission", lambda *args, **kwargs: None)
     monkeypatch.setattr(distributed_grading, "pack_release", lambda *args, **kwargs: None)
-    with LocalCluster(n_workers=1, processes=False, dashboard_address="127.0.0.1:0") as cluster, \
-            Client(cluster) as client:
-        grade_course(tmp_path, [("ann", ASSIGNMENT)], limits={"budget": 1800}, client=client)
+    grade_course(tmp_path, [("ann", ASSIGNMENT)], limits={"budget": 1800}, client=client)
     assert seen["stall"] == 1800 + distributed_grading.STALL_MARGIN
 
 
